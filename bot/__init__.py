@@ -1,0 +1,1 @@
+"""unionbot: a WeChat Official Account chatbot for a county federation of trade unions."""

@@ -1,0 +1,1 @@
+"""Intent handlers: each one pure, (state, message, context) -> outcome."""
