@@ -1,0 +1,39 @@
+"""The ``unionbot`` command line: one click group, one module per command family."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import Config, ConfigError, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(fn: F) -> F:
+    """``--config FILE`` (or ``$UNIONBOT_CONFIG``), shared by every command that needs settings."""
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), envvar="UNIONBOT_CONFIG",
+        help="TOML config file (default: $UNIONBOT_CONFIG, else built-in defaults).",
+    )(fn)
+
+
+def load(config_path: str | None) -> Config:
+    """Load the config or stop with one line naming the key and the problem."""
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(f"bad config: {exc}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """unionbot: the county union's WeChat chatbot."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

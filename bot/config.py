@@ -1,0 +1,201 @@
+"""Configuration: one TOML file plus environment overrides, validated once at start-up.
+
+Every key can be overridden by ``UNIONBOT_<SECTION>_<KEY>`` (e.g. ``UNIONBOT_WECHAT_APP_SECRET``),
+which is how secrets stay out of the file. A bad value stops start-up with one line that names
+the key and the problem (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+CONFIG_ENV = "UNIONBOT_CONFIG"
+ENV_PREFIX = "UNIONBOT_"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as ``section.key: what is wrong``."""
+
+
+@dataclass(frozen=True)
+class WechatConfig:
+    token: str = "unionbot-dev-token"
+    app_id: str = ""
+    app_secret: str = ""
+    encoding_aes_key: str = ""
+    mode: str = "plain"
+    timestamp_window: int = 300
+    max_body_bytes: int = 65536
+    api_base: str = "https://api.weixin.qq.com"
+    api_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    url: str = "memory://"
+    state_ttl: int = 1800
+    key_prefix: str = "unionbot:"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///unionbot.db"
+
+
+@dataclass(frozen=True)
+class KnowledgeConfig:
+    dir: str = "knowledge"
+    reload_interval: float = 2.0
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    union_name: str = "县总工会"
+    hotline: str = "12351"
+    office_hours: str = "工作日 9:00-12:00，14:00-17:30"
+    contact_phone: str = ""
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    id_key: str = ""
+    """Secret for encrypting ID numbers at rest (urlsafe base64, 32 bytes). Empty: a dev key is
+    derived and a warning logged; never leave it empty in production."""
+    old_id_keys: tuple[str, ...] = ()
+    """Former keys, still accepted for reading while `unionbot members rekey` rotates them."""
+    number_prefix: str = "GH"
+
+
+@dataclass(frozen=True)
+class Config:
+    wechat: WechatConfig = field(default_factory=WechatConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    source: str = "<defaults>"
+
+
+MODES = ("plain", "compatible", "safe")
+
+
+def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (or ``$UNIONBOT_CONFIG``, or built-in defaults) and apply env overrides."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get(CONFIG_ENV) or None
+    raw: dict[str, Any] = {}
+    source = "<defaults>"
+    if path:
+        p = Path(path)
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p}: not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p}: not valid TOML ({exc})") from None
+        source = str(p)
+    config = _build(Config, raw, "")
+    config = _apply_env(config, environ)
+    _validate(config)
+    return replace(config, source=source)
+
+
+def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls) if f.name != "source"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{prefix}{key}: unknown key")
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        kind = hints[f.name]
+        if is_dataclass(kind):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{prefix}{f.name}: must be a table [{f.name}]")
+            values[f.name] = _build(kind, value, f"{prefix}{f.name}.")
+        else:
+            values[f.name] = _coerce(value, kind, f"{prefix}{f.name}")
+    return cls(**values)
+
+
+def _coerce(value: Any, kind: Any, name: str) -> Any:
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name}: must be a string")
+        return value
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}: must be true or false")
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{name}: must be a number")
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name}: must be a number, got {value!r}") from None
+    if kind == tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name}: must be a list of strings")
+        return tuple(value)
+    raise ConfigError(f"{name}: unsupported type")  # pragma: no cover - guards new fields
+
+
+def _apply_env(config: Config, environ: Mapping[str, str]) -> Config:
+    hints = get_type_hints(Config)
+    for section in fields(Config):
+        if section.name == "source":
+            continue
+        part = getattr(config, section.name)
+        part_hints = get_type_hints(hints[section.name])
+        changes = {}
+        for f in fields(part):
+            env_name = f"{ENV_PREFIX}{section.name}_{f.name}".upper()
+            if env_name in environ:
+                changes[f.name] = _coerce(environ[env_name], part_hints[f.name], f"{env_name}")
+        if changes:
+            config = replace(config, **{section.name: replace(part, **changes)})
+    return config
+
+
+def _validate(config: Config) -> None:
+    w = config.wechat
+    if w.mode not in MODES:
+        raise ConfigError(f"wechat.mode: must be one of {', '.join(MODES)}, got {w.mode!r}")
+    if not w.token:
+        raise ConfigError("wechat.token: must not be empty (it signs every message)")
+    if w.mode in ("compatible", "safe"):
+        if len(w.encoding_aes_key) != 43:
+            raise ConfigError(f"wechat.encoding_aes_key: must be 43 characters in {w.mode} mode")
+        if not w.app_id:
+            raise ConfigError(f"wechat.app_id: required in {w.mode} mode")
+    if bool(w.app_id) != bool(w.app_secret) and w.mode == "plain":
+        raise ConfigError("wechat.app_secret: app_id and app_secret go together")
+    if w.timestamp_window <= 0:
+        raise ConfigError("wechat.timestamp_window: must be a positive number of seconds")
+    if w.max_body_bytes < 1024:
+        raise ConfigError("wechat.max_body_bytes: must be at least 1024")
+    if not config.store.url.startswith(("memory://", "redis://", "rediss://", "unix://")):
+        raise ConfigError(f"store.url: must start with memory://, redis:// or rediss://, got {config.store.url!r}")
+    if config.store.state_ttl <= 0:
+        raise ConfigError("store.state_ttl: must be a positive number of seconds")
+    if "://" not in config.database.url:
+        raise ConfigError(f"database.url: not a database URL: {config.database.url!r}")
+    if config.knowledge.reload_interval <= 0:
+        raise ConfigError("knowledge.reload_interval: must be positive")

@@ -1,0 +1,103 @@
+"""The vocabulary every handler speaks: an incoming message, the conversation state, an outcome.
+
+Handlers are pure: ``handle(state, message, context) -> Outcome | None``. They read the
+world only through the read-only services in :class:`Context` and change it only by
+returning :class:`Effect` objects, which the shell carries out after the state is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+State = dict[str, Any]
+"""Per-user conversation state. Must stay JSON-serialisable: it lives in Redis.
+
+Keys in use: ``flow`` (name of the active flow or absent), one key per flow for its own
+data (e.g. ``join``), ``suggestions`` (entry ids of the last numbered list).
+"""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or event from a worker, reduced to what handlers need."""
+
+    user: str
+    kind: str
+    """text, voice, image, video, shortvideo, location, link, event, unknown."""
+    text: str = ""
+    """Text content; for voice, WeChat's ``Recognition`` (empty when absent)."""
+    event: str = ""
+    """For kind == "event": subscribe, unsubscribe, scan, click, view, location, templatesendjobfinish…"""
+    event_key: str = ""
+    """Menu key, or the QR scene value (``join:ST001``) with any ``qrscene_`` prefix removed."""
+    latitude: float | None = None
+    longitude: float | None = None
+    label: str = ""
+    msg_id: str = ""
+    create_time: int = 0
+
+    @property
+    def is_text_like(self) -> bool:
+        """Text typed, or a voice message WeChat transcribed."""
+        return self.kind == "text" or (self.kind == "voice" and bool(self.text))
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something to do in the world once the new state is saved (write a member, send a notice).
+
+    ``kind`` selects the runner registered with the webhook; ``data`` is its JSON-able input.
+    Runners are idempotent: a WeChat retry may deliver the same effect twice.
+    """
+
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a handler decided: the new state, the text to send, effects to carry out."""
+
+    state: State
+    replies: tuple[str, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    transfer_to_human: bool = False
+    """Answer with WeChat's ``transfer_customer_service`` so a person picks up the chat."""
+
+    def with_replies(self, *more: str) -> Outcome:
+        return replace(self, replies=self.replies + more)
+
+
+class MemberDirectory(Protocol):
+    """Read-only view of the member registry that handlers may consult."""
+
+    def find_by_openid(self, openid: str) -> Mapping[str, Any] | None: ...
+
+
+class StationFinder(Protocol):
+    """Read-only view of stations: by code and nearest to a point."""
+
+    def station(self, code: str) -> Mapping[str, Any] | None: ...
+
+    def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """Read-only services and settings a handler may use. Built per message by the shell."""
+
+    hotline: str = "12351"
+    office_hours: str = ""
+    union_name: str = "县总工会"
+    now: float = 0.0
+    faq: Callable[[], Any] | None = None
+    """Returns the current FAQ matcher (hot-reloaded); None when no knowledge is loaded."""
+    members: MemberDirectory | None = None
+    stations: StationFinder | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[State, Incoming, Context], Outcome | None]
+"""Returns None when the message is not for this handler, so the router tries the next."""

@@ -1,0 +1,201 @@
+"""Shared, short-lived state on Redis: conversations, retry dedup, locks, caches, geo index.
+
+Production points ``store.url`` at a real Redis that every worker on every host shares. The
+embedded default ``memory://`` is an in-process fakeredis: fine for one process, useless for
+several (which is why ``serve --workers`` refuses it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import fakeredis
+import redis
+
+from bot.conversation import State
+
+log = logging.getLogger(__name__)
+
+_MEMORY_SERVERS: dict[str, fakeredis.FakeServer] = {}
+_MEMORY_LOCK = threading.Lock()
+
+
+class StoreUnavailable(RuntimeError):
+    """Redis could not be reached; callers degrade instead of failing the worker."""
+
+
+class LockTimeout(RuntimeError):
+    """Another request held the lock for longer than we were willing to wait."""
+
+
+def connect(url: str) -> redis.Redis:
+    """A redis-py client for ``url``; ``memory://NAME`` gives a process-wide fakeredis."""
+    if url.startswith("memory://"):
+        name = url[len("memory://") :] or "default"
+        with _MEMORY_LOCK:
+            server = _MEMORY_SERVERS.setdefault(name, fakeredis.FakeServer())
+        return fakeredis.FakeRedis(server=server)
+    return redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30)
+
+
+class Store:
+    """All keys this project keeps in Redis, under one prefix."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "unionbot:", state_ttl: int = 1800) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.state_ttl = state_ttl
+        self.embedded = isinstance(client, fakeredis.FakeRedis)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "unionbot:", state_ttl: int = 1800) -> Store:
+        return cls(connect(url), prefix=prefix, state_ttl=state_ttl)
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.redis.ping())
+        except redis.RedisError:
+            return False
+
+    # -- conversation state ------------------------------------------------------------------
+
+    def load_state(self, user: str) -> State:
+        raw = self._call(self.redis.get, self.key("state", user))
+        if not raw:
+            return {}
+        try:
+            state = json.loads(raw)
+        except ValueError:
+            log.warning("discarding unreadable state for user %s", user)
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    def save_state(self, user: str, state: State) -> None:
+        """Save with a fresh idle TTL; an empty state deletes the key."""
+        key = self.key("state", user)
+        if state:
+            self._call(self.redis.set, key, json.dumps(state, ensure_ascii=False), ex=self.state_ttl)
+        else:
+            self._call(self.redis.delete, key)
+
+    # -- retries: first sight of a message, and the reply it got ------------------------------
+
+    def claim(self, message_key: str, ttl: int = 300) -> bool:
+        """True the first time ``message_key`` is seen within ``ttl`` seconds."""
+        return bool(self._call(self.redis.set, self.key("seen", message_key), b"1", nx=True, ex=ttl))
+
+    def release_claim(self, message_key: str) -> None:
+        """Forget a claim whose handling failed, so WeChat's retry runs it again."""
+        self._call(self.redis.delete, self.key("seen", message_key))
+
+    def save_reply(self, message_key: str, body: bytes, ttl: int = 300) -> None:
+        self._call(self.redis.set, self.key("reply", message_key), body, ex=ttl)
+
+    def reply_for(self, message_key: str) -> bytes | None:
+        return self._call(self.redis.get, self.key("reply", message_key))
+
+    def wait_reply(self, message_key: str, timeout: float, poll: float = 0.05) -> bytes | None:
+        """The reply stored for ``message_key``, waiting up to ``timeout`` seconds for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.reply_for(message_key)
+            if body is not None or time.monotonic() >= deadline:
+                return body
+            time.sleep(poll)
+
+    # -- locks ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, name: str, timeout: float = 10.0, wait: float = 4.0) -> Iterator[None]:
+        """A lock shared by every worker; raises :class:`LockTimeout` after ``wait`` seconds."""
+        lock = self.redis.lock(self.key("lock", name), timeout=timeout, blocking_timeout=wait)
+        try:
+            acquired = lock.acquire()
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        if not acquired:
+            raise LockTimeout(name)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(redis.RedisError):
+                lock.release()
+
+    # -- small shared values (access token, knowledge version …) --------------------------------
+
+    def get_value(self, name: str) -> str | None:
+        raw = self._call(self.redis.get, self.key("value", name))
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    def set_value(self, name: str, value: str, ttl: int | None = None) -> None:
+        self._call(self.redis.set, self.key("value", name), value, ex=ttl)
+
+    def delete_value(self, name: str) -> None:
+        self._call(self.redis.delete, self.key("value", name))
+
+    # -- unanswered questions, for staff --------------------------------------------------------
+
+    def record_unanswered(self, question: str, outcome: str) -> None:
+        """Count one unanswered question (``outcome``: none, or suggest when nothing was picked)."""
+        question = question.strip()[:200]
+        if not question:
+            return
+        pipe = self.redis.pipeline()
+        pipe.zincrby(self.key("gaps", "count"), 1, question)
+        pipe.hset(self.key("gaps", "outcome"), question, outcome)
+        self._call(pipe.execute)
+
+    def unanswered(self, limit: int = 1000) -> list[tuple[str, int, str]]:
+        """(question, times asked, last outcome), most asked first."""
+        rows = self._call(self.redis.zrevrange, self.key("gaps", "count"), 0, limit - 1, withscores=True)
+        outcomes = self._call(self.redis.hgetall, self.key("gaps", "outcome")) or {}
+        result = []
+        for raw, score in rows:
+            outcome = outcomes.get(raw, b"none")
+            result.append((raw.decode(), int(score), outcome.decode() if isinstance(outcome, bytes) else outcome))
+        return result
+
+    def clear_unanswered(self) -> None:
+        self._call(self.redis.delete, self.key("gaps", "count"), self.key("gaps", "outcome"))
+
+    # -- geo index of stations ------------------------------------------------------------------
+
+    def replace_geo(self, name: str, points: list[tuple[str, float, float]]) -> None:
+        """Atomically replace the geo set ``name`` with (member, latitude, longitude) points."""
+        key = self.key("geo", name)
+        tmp = key + ":new"
+        pipe = self.redis.pipeline()
+        pipe.delete(tmp)
+        for member, lat, lon in points:
+            pipe.geoadd(tmp, [lon, lat, member])
+        if points:
+            pipe.rename(tmp, key)
+        else:
+            pipe.delete(key)
+        self._call(pipe.execute)
+
+    def nearest(self, name: str, latitude: float, longitude: float, count: int = 3,
+                radius_km: float = 20000.0) -> list[tuple[str, float]]:
+        """Up to ``count`` (member, distance in km) nearest to the point, closest first."""
+        rows = self._call(
+            self.redis.geosearch, self.key("geo", name), longitude=longitude, latitude=latitude,
+            radius=radius_km, unit="km", withdist=True, sort="ASC", count=count,
+        )
+        return [(m.decode() if isinstance(m, bytes) else m, float(d)) for m, d in rows]
+
+    # ------------------------------------------------------------------------------------------
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
