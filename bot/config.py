@@ -69,6 +69,8 @@ class RegistryConfig:
     old_id_keys: tuple[str, ...] = ()
     """Former keys, still accepted for reading while `unionbot members rekey` rotates them."""
     number_prefix: str = "GH"
+    timezone: str = "Asia/Shanghai"
+    """Local time zone of the union: the year in membership numbers, `--since` dates, listings."""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class Incoming:
     label: str = ""
     msg_id: str = ""
     create_time: int = 0
+    account: str = ""
+    """The official account's own id (``ToUserName``); replies are sent from it."""
 
     @property
     def is_text_like(self) -> bool:

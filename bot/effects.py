@@ -1,0 +1,65 @@
+"""Carrying out what handlers asked for, after the new state is saved.
+
+Every runner is idempotent (a WeChat retry or a second 确认 may bring the same effect twice)
+and a failing runner never takes the reply down with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bot.conversation import Effect, Incoming, Outcome
+from bot.registry import RegistryUnavailable
+from bot.store import StoreUnavailable
+from handlers import join
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[["Services", Incoming, Outcome, Effect], Outcome]
+
+
+def _record_unanswered(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
+    services.store.record_unanswered(str(effect.data.get("question", "")), str(effect.data.get("outcome", "none")))
+    return outcome
+
+
+def _register_member(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
+    """Write the member once; the join flow words the reply for each result."""
+    try:
+        result = services.registry.register(dict(effect.data))
+    except RegistryUnavailable as exc:
+        log.error("registry unavailable at 确认 for %s: %s", message.user, exc)
+        followup = join.on_register_failed(outcome.state, "unavailable")
+    else:
+        if result.conflict:
+            followup = join.on_register_failed(outcome.state, result.conflict)
+        else:
+            followup = join.on_registered(outcome.state, result.member)
+    return replace(outcome, state=followup.state, replies=outcome.replies + followup.replies)
+
+
+RUNNERS: dict[str, Runner] = {
+    "record_unanswered": _record_unanswered,
+    "register_member": _register_member,
+}
+
+
+def run_effects(services: Services, message: Incoming, outcome: Outcome) -> Outcome:
+    """Run each effect in order; each may change the state and add replies."""
+    effects, outcome = outcome.effects, replace(outcome, effects=())
+    for effect in effects:
+        runner = RUNNERS.get(effect.kind)
+        if runner is None:
+            log.error("no runner for effect %r", effect.kind)
+            continue
+        try:
+            outcome = runner(services, message, outcome, effect)
+        except StoreUnavailable as exc:
+            log.error("effect %s skipped, store unavailable: %s", effect.kind, exc)
+    return outcome

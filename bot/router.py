@@ -1,0 +1,75 @@
+"""Which handler gets a message: commands first, then an active flow, then entry points, then FAQ.
+
+Each handler returns ``None`` to pass the message on (like aiogram's routers and filters);
+the first outcome wins. The router also fits the reply into one WeChat text message, keeping
+the rest for ``更多``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot.conversation import Context, Handler, Incoming, Outcome, State
+from bot.protocol import TEXT_LIMIT_BYTES
+from handlers import commands, faq, join, member, stations
+
+FLOWS: dict[str, Handler] = {"join": join.handle}
+"""Active multi-step flows by the name kept in ``state["flow"]``."""
+
+BEFORE_FLOWS: tuple[Handler, ...] = (commands.human, commands.help_menu)
+"""Commands that work anywhere and leave a flow's answers untouched."""
+
+ENTRY_POINTS: tuple[Handler, ...] = (
+    join.entry,
+    commands.read_more,
+    commands.cancel_without_flow,
+    member.handle,
+    stations.handle,
+    commands.events,
+    faq.handle,
+)
+
+MORE_HINT = "\n（内容较长，回复“更多”看后面的部分）"
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
+
+
+def route(state: State, message: Incoming, ctx: Context) -> Outcome:
+    """The outcome for one message, with the reply fitted to WeChat's limit."""
+    return fit_reply(_dispatch(state, message, ctx))
+
+
+def _dispatch(state: State, message: Incoming, ctx: Context) -> Outcome:
+    for handler in BEFORE_FLOWS:
+        if (outcome := handler(state, message, ctx)) is not None:
+            return outcome
+    flow = FLOWS.get(state.get("flow", ""))
+    if flow is not None and (outcome := flow(state, message, ctx)) is not None:
+        return outcome
+    for handler in ENTRY_POINTS:
+        if (outcome := handler(state, message, ctx)) is not None:
+            return outcome
+    return commands.fallback(state, message, ctx)
+
+
+def fit_reply(outcome: Outcome, limit: int = TEXT_LIMIT_BYTES) -> Outcome:
+    """Join the replies into one text; past ``limit`` bytes cut at a sentence, keep the rest for 更多."""
+    text = "\n\n".join(r for r in outcome.replies if r)
+    if len(text.encode("utf-8")) <= limit:
+        return replace(outcome, replies=(text,) if text else ())
+    head, rest = split_text(text, limit - len(MORE_HINT.encode("utf-8")))
+    state = dict(outcome.state)
+    state["more"] = rest
+    return replace(outcome, state=state, replies=(head + MORE_HINT,))
+
+
+def split_text(text: str, limit: int) -> tuple[str, str]:
+    """(head, rest) with head at most ``limit`` UTF-8 bytes, cut after a sentence where possible."""
+    head = ""
+    for sentence in _SENTENCE_END.split(text):
+        if len((head + sentence).encode("utf-8")) > limit:
+            break
+        head += sentence
+    if not head.strip():  # one giant sentence: cut at the byte limit on a character boundary
+        head = text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+    return head.rstrip(), text[len(head) :].lstrip()

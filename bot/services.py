@@ -1,0 +1,136 @@
+"""The shell's parts, built once per process from the config: store, knowledge, registry, API.
+
+Handlers never see this object; they get a read-only :class:`~bot.conversation.Context` built
+from it for each message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from bot.config import Config
+from bot.conversation import Context, Incoming, Outcome, State
+from bot.knowledge import KnowledgeSource
+from bot.registry import Registry, RegistryUnavailable
+from bot.stations import StationDirectory
+from bot.store import Store, StoreUnavailable
+from bot.wechat_api import WechatApi, record_interaction
+
+log = logging.getLogger(__name__)
+
+Route = Callable[[State, Incoming, Context], Outcome]
+
+
+class _MembersOrNothing:
+    """The registry as handlers see it: when the database is down, nobody is found (yet).
+
+    A worker who is in fact a member may then be offered a signup; confirming it finds the
+    existing member by openid, so nothing is duplicated.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def find_by_openid(self, openid: str) -> Mapping[str, Any] | None:
+        try:
+            return self.registry.find_by_openid(openid)
+        except RegistryUnavailable as exc:
+            log.error("registry unavailable, treating %s as not a member: %s", openid, exc)
+            return None
+
+
+class _StationsOrNothing:
+    """Stations as handlers see them: an unreachable Redis or database means none found."""
+
+    def __init__(self, directory: StationDirectory) -> None:
+        self.directory = directory
+
+    def station(self, code: str) -> Mapping[str, Any] | None:
+        try:
+            return self.directory.station(code)
+        except (RegistryUnavailable, StoreUnavailable) as exc:
+            log.error("station lookup failed: %s", exc)
+            return None
+
+    def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
+        try:
+            return self.directory.nearest(latitude, longitude, count)
+        except (RegistryUnavailable, StoreUnavailable) as exc:
+            log.error("nearest stations failed: %s", exc)
+            return []
+
+
+@dataclass
+class Services:
+    config: Config
+    store: Store
+    registry: Registry
+    knowledge: KnowledgeSource | None = None
+    wechat: WechatApi | None = None
+    route: Route = field(default=None)  # type: ignore[assignment]  # set in __post_init__
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        if self.route is None:
+            from bot.router import route
+
+            self.route = route
+
+    @classmethod
+    def from_config(cls, config: Config, **overrides: Any) -> Services:
+        store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+        if store.embedded:
+            log.warning("store.url is memory://: conversation state lives in this process only")
+        registry = Registry.from_config(config)
+        knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval)
+        wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
+        return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
+
+    @cached_property
+    def _members(self) -> _MembersOrNothing:
+        return _MembersOrNothing(self.registry)
+
+    @cached_property
+    def _stations(self) -> _StationsOrNothing:
+        return _StationsOrNothing(StationDirectory(self.registry, self.store))
+
+    @cached_property
+    def _sender(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="wechat-send")
+
+    def context(self) -> Context:
+        service = self.config.service
+        return Context(
+            hotline=service.hotline,
+            office_hours=service.office_hours,
+            union_name=service.union_name,
+            now=self.clock(),
+            faq=self.knowledge.matcher if self.knowledge is not None else None,
+            members=self._members,
+            stations=self._stations,
+        )
+
+    def after_message(self, message: Incoming) -> None:
+        """Note the worker's last message: customer-service messages are allowed for 48 h after it."""
+        if message.kind != "event" or message.event in ("subscribe", "scan", "click"):
+            record_interaction(self.store, message.user, self.clock())
+
+    def send_later(self, openid: str, text: str) -> None:
+        """Send a customer-service text without holding up the reply WeChat is waiting for."""
+        if self.wechat is None:
+            return
+        wechat = self.wechat
+
+        def send() -> None:
+            try:
+                wechat.send_text(openid, text)
+            except Exception:
+                log.exception("customer-service message to %s failed", openid)
+
+        self._sender.submit(send)

@@ -1,0 +1,137 @@
+"""The ``/wechat`` endpoint: the thin shell between WeChat's HTTP calls and the pure handlers.
+
+Order of work for a POST: verify and decrypt (:mod:`bot.protocol`) → dedup WeChat's retries
+(the same reply again, no handler re-run) → per-user lock → load state → route → save state →
+carry out effects → render, encrypt, remember the reply for retries. Any failure past
+parsing still answers 200 with a text the worker can act on: a 5xx would make WeChat retry
+and then show "该公众号暂时无法提供服务".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from dataclasses import replace
+
+from flask import Blueprint, Response, current_app, request
+
+from bot.conversation import Incoming, Outcome
+from bot.effects import run_effects
+from bot.protocol import ProtocolError, Query, check_request, dedup_key, open_message, parse, render_text, \
+    render_transfer, seal
+from bot.services import Services
+from bot.store import LockTimeout, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("wechat", __name__)
+
+RETRY_WAIT_SECONDS = 4.0
+"""How long a retry waits for the first delivery's reply (WeChat gives up on a reply after 5 s)."""
+
+BUSY_TEXT = "上一条消息还在处理，请稍等几秒再发一次。"
+DEGRADED_TEXT = (
+    "系统正在维护，暂时不能办理需要多步填写的事项（比如入会），您填过的信息不会丢，请稍后再试。"
+    "咨询问题可以直接打字提问，急事请拨打 {hotline}。"
+)
+ERROR_TEXT = "抱歉，系统出了点问题，请稍后再试；急事请拨打 {hotline}，或回复“人工”。"
+
+
+def _services() -> Services:
+    return current_app.extensions["unionbot"]
+
+
+@bp.get("/wechat")
+def verify() -> Response:
+    """WeChat's server check when the URL is configured: echo ``echostr`` if the signature is ours."""
+    services = _services()
+    query = Query.from_args(request.args)
+    try:
+        check_request(services.config.wechat, query, services.clock())
+    except ProtocolError as exc:
+        log.warning("refused verification: %s", exc.reason)
+        return Response(exc.reason, status=exc.status, mimetype="text/plain")
+    return Response(query.echostr, mimetype="text/plain")
+
+
+@bp.post("/wechat")
+def receive() -> Response:
+    services = _services()
+    config = services.config.wechat
+    query = Query.from_args(request.args)
+    now = services.clock()
+    try:
+        plain = open_message(config, query, request.get_data(cache=False), now)
+        message = parse(plain)
+    except ProtocolError as exc:
+        log.warning("refused message (%s): %s", exc.status, exc.reason)
+        return Response(exc.reason, status=exc.status, mimetype="text/plain")
+    reply = handle(services, message)
+    if reply == "success":
+        return Response("success", mimetype="text/plain")
+    return Response(seal(config, query, reply, secrets.token_hex(8), int(now)), mimetype="application/xml")
+
+
+def handle(services: Services, message: Incoming) -> str:
+    """The reply XML for one parsed message (or ``success`` for nothing to say)."""
+    store = services.store
+    key = dedup_key(message)
+    try:
+        if not store.claim(key):
+            stored = store.wait_reply(key, RETRY_WAIT_SECONDS)
+            log.info("retry of %s answered from the first delivery", key)
+            return stored.decode("utf-8") if stored else "success"
+    except StoreUnavailable as exc:
+        log.error("store unavailable, answering without conversation state: %s", exc)
+        return _render(services, message, _degraded(services, message))
+    try:
+        with store.lock(f"user:{message.user}"):
+            reply = _render(services, message, _converse(services, message))
+            store.save_reply(key, reply.encode("utf-8"))
+            return reply
+    except LockTimeout:
+        store.release_claim(key)
+        return render_text(message.user, message.account, BUSY_TEXT, int(services.clock()))
+    except StoreUnavailable as exc:
+        log.error("store failed mid-conversation, answering without state: %s", exc)
+        return _render(services, message, _degraded(services, message))
+    except Exception:
+        log.exception("handler failed for %s", key)
+        with contextlib.suppress(StoreUnavailable):
+            store.release_claim(key)
+        text = ERROR_TEXT.format(hotline=services.config.service.hotline)
+        return render_text(message.user, message.account, text, int(services.clock()))
+
+
+def _converse(services: Services, message: Incoming) -> Outcome:
+    store = services.store
+    state = store.load_state(message.user)
+    outcome = services.route(state, message, services.context())
+    store.save_state(message.user, outcome.state)
+    if outcome.effects:
+        outcome = run_effects(services, message, outcome)
+        store.save_state(message.user, outcome.state)
+    services.after_message(message)
+    return outcome
+
+
+def _degraded(services: Services, message: Incoming) -> Outcome:
+    """Without Redis: answer what needs no memory (FAQ, commands); refuse to start flows."""
+    outcome = services.route({}, message, services.context())
+    if outcome.state or any(e.kind != "record_unanswered" for e in outcome.effects):
+        text = DEGRADED_TEXT.format(hotline=services.config.service.hotline)
+        return Outcome(state={}, replies=(text,))
+    return replace(outcome, effects=())
+
+
+def _render(services: Services, message: Incoming, outcome: Outcome) -> str:
+    now = int(services.clock())
+    text = "\n\n".join(outcome.replies)
+    if outcome.transfer_to_human and services.wechat is not None:
+        if text:
+            services.send_later(message.user, text)
+        return render_transfer(message.user, message.account, now)
+    if not text:
+        return "success"
+    return render_text(message.user, message.account, text, now)

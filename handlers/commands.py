@@ -1,0 +1,99 @@
+"""Fixed commands and the replies that are not answers: 人工, 帮助, 取消, 更多, greeting, fallback."""
+
+from __future__ import annotations
+
+import re
+
+from bot.conversation import Context, Incoming, Outcome, State
+
+_PUNCTUATION = re.compile(r"[\s\u3000!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]<>《》]+")
+
+HUMAN_WORDS = frozenset({"人工", "转人工", "人工客服", "找人工", "真人", "客服", "人工服务", "找客服"})
+HELP_WORDS = frozenset({"帮助", "菜单", "help", "功能", "你能干啥", "你能做什么", "怎么用", "?", "？"})
+CANCEL_WORDS = frozenset({"取消", "退出", "算了", "不办了"})
+MORE_WORDS = frozenset({"更多", "下文", "继续", "后面", "看全文"})
+
+
+def command_word(text: str) -> str:
+    """The text reduced for exact command matching: no spaces, punctuation, case or full width."""
+    text = text.translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})
+    return _PUNCTUATION.sub("", text).lower()
+
+
+def help_text(ctx: Context) -> str:
+    return (
+        f"您好，这里是{ctx.union_name}。您可以直接打字提问，比如“怎么入会”“会费怎么交”“欠薪了找谁”。\n"
+        "也可以回复：\n"
+        "【入会】在线申请加入工会\n"
+        "【我的会员】查看会员卡和审核进度\n"
+        "【驿站】找附近的职工驿站\n"
+        "【人工】找工作人员\n"
+        f"维权求助可拨打职工服务热线 {ctx.hotline}。"
+    )
+
+
+def human_text(ctx: Context) -> str:
+    hours = f"（{ctx.office_hours}）" if ctx.office_hours else ""
+    return (
+        f"好的，已为您转接工作人员{hours}，请直接留言说明情况，看到后会尽快回复。\n"
+        f"着急的话可以拨打职工服务热线 {ctx.hotline}。"
+    )
+
+
+def greeting(ctx: Context) -> str:
+    return "欢迎关注！" + help_text(ctx)
+
+
+def human(state: State, message: Incoming, ctx: Context) -> Outcome | None:
+    if message.is_text_like and command_word(message.text) in HUMAN_WORDS:
+        return Outcome(state=state, replies=(human_text(ctx),), transfer_to_human=True)
+    return None
+
+
+def help_menu(state: State, message: Incoming, ctx: Context) -> Outcome | None:
+    if message.is_text_like and command_word(message.text) in HELP_WORDS:
+        return Outcome(state=state, replies=(help_text(ctx),))
+    return None
+
+
+def cancel_without_flow(state: State, message: Incoming, ctx: Context) -> Outcome | None:
+    """取消 when nothing is in progress (an active flow handles its own 取消 first)."""
+    if message.is_text_like and command_word(message.text) in CANCEL_WORDS:
+        rest = {k: v for k, v in state.items() if k not in ("suggestions", "suggested_for", "more")}
+        return Outcome(state=rest, replies=("好的，已取消。有需要随时发消息给我。",))
+    return None
+
+
+def read_more(state: State, message: Incoming, ctx: Context) -> Outcome | None:
+    """更多: the next part of a reply that was too long for one WeChat message."""
+    if state.get("more") and message.is_text_like and command_word(message.text) in MORE_WORDS:
+        rest = dict(state)
+        text = rest.pop("more")
+        return Outcome(state=rest, replies=(text,))
+    return None
+
+
+def events(state: State, message: Incoming, ctx: Context) -> Outcome | None:
+    """Events no other handler took: greet new followers, forget leavers, ignore the rest."""
+    if message.kind != "event":
+        return None
+    if message.event == "subscribe":
+        return Outcome(state=state, replies=(greeting(ctx),))
+    if message.event == "unsubscribe":
+        return Outcome(state={})  # WeChat asks developers to drop a leaver's conversation data
+    if message.event == "click" and message.event_key.upper() in ("HELP", "MENU"):
+        return Outcome(state=state, replies=(help_text(ctx),))
+    return Outcome(state=state)  # view, location reports, template receipts: nothing to say
+
+
+def fallback(state: State, message: Incoming, ctx: Context) -> Outcome:
+    """Whatever nothing else took: never leave a worker without a next step."""
+    if message.kind == "voice":
+        text = "抱歉，这条语音没能识别出文字，麻烦您打字发给我，我马上帮您查。"
+    elif message.kind in ("image", "video", "shortvideo"):
+        text = "收到。我暂时看不懂图片和视频，请用文字描述您的问题；需要工作人员查看请回复“人工”。"
+    elif message.kind == "link":
+        text = "收到链接。我暂时不能打开链接，请用文字说说您想问什么；需要工作人员请回复“人工”。"
+    else:
+        text = help_text(ctx)
+    return Outcome(state=state, replies=(text,))
