@@ -37,3 +37,10 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+from bot.cli.chat import chat  # noqa: E402
+from bot.cli.serve import serve  # noqa: E402
+
+main.add_command(serve)
+main.add_command(chat)

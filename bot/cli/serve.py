@@ -1,0 +1,52 @@
+"""``unionbot serve``: the webhook under gunicorn (one process by default)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from bot.cli import config_option, load
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (needs a shared Redis store: not memory://).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads per worker.")
+def serve(config_path: str | None, host: str, port: int, workers: int, threads: int) -> None:
+    """Run the bot: WeChat posts to http://HOST:PORT/wechat."""
+    from gunicorn.app.base import BaseApplication
+
+    from bot.app import create_app
+    from bot.registry import Registry
+
+    config = load(config_path)
+    if workers > 1 and config.store.url.startswith("memory://"):
+        raise click.ClickException(
+            "--workers > 1 needs a shared store: memory:// lives inside one process. "
+            "Set [store] url = \"redis://…\" (or UNIONBOT_STORE_URL) or run with one worker."
+        )
+    if config.database.url.startswith("sqlite"):
+        Registry.from_config(config).upgrade()  # the embedded default migrates itself
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                "worker_class": "gthread", "accesslog": None, "timeout": 30, "graceful_timeout": 10,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return create_app(config)
+
+    click.echo(f"unionbot serving on http://{host}:{port}/wechat ({workers} worker(s), config: {config.source})")
+    click.echo(f"try it: unionbot chat --url http://{host}:{port}" + (f" --config {config_path}" if config_path else ""))
+    Server().run()

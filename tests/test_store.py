@@ -1,0 +1,90 @@
+"""The store behaves the same on fakeredis and on the real Redis."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot.store import LockTimeout, Store, StoreUnavailable
+
+
+def test_state_round_trip_with_idle_ttl(store: Store) -> None:
+    assert store.load_state("u1") == {}
+    store.save_state("u1", {"flow": "join", "join": {"step": "name", "answers": {"name": "张三"}}})
+    assert store.load_state("u1")["join"]["answers"]["name"] == "张三"
+    ttl = store.redis.ttl(store.key("state", "u1"))
+    assert 0 < ttl <= store.state_ttl
+    store.save_state("u1", {})
+    assert store.load_state("u1") == {}
+    assert not store.redis.exists(store.key("state", "u1"))
+
+
+def test_unreadable_state_is_discarded(store: Store) -> None:
+    store.redis.set(store.key("state", "u2"), b"{not json")
+    assert store.load_state("u2") == {}
+
+
+def test_claim_is_first_sight_only(store: Store) -> None:
+    assert store.claim("msg:1") is True
+    assert store.claim("msg:1") is False
+    store.release_claim("msg:1")
+    assert store.claim("msg:1") is True
+
+
+def test_reply_is_kept_for_retries(store: Store) -> None:
+    assert store.wait_reply("msg:2", timeout=0) is None
+    store.save_reply("msg:2", b"<xml/>")
+    assert store.wait_reply("msg:2", timeout=0) == b"<xml/>"
+
+
+def test_wait_reply_sees_a_reply_saved_meanwhile(store: Store) -> None:
+    timer = threading.Timer(0.05, store.save_reply, args=("msg:3", b"late"))
+    timer.start()
+    assert store.wait_reply("msg:3", timeout=5) == b"late"
+    timer.join()
+
+
+def test_lock_excludes_and_times_out(store: Store) -> None:
+    with store.lock("user:u1"), pytest.raises(LockTimeout), store.lock("user:u1", wait=0.1):
+        pass
+    with store.lock("user:u1", wait=0.1):
+        pass  # released after the first block
+
+
+def test_values_with_ttl(store: Store) -> None:
+    store.set_value("token", "abc", ttl=100)
+    assert store.get_value("token") == "abc"
+    assert 0 < store.redis.ttl(store.key("value", "token")) <= 100
+    store.delete_value("token")
+    assert store.get_value("token") is None
+
+
+def test_unanswered_counts_most_asked_first(store: Store) -> None:
+    for q in ["高温费怎么领", "高温费怎么领", "电动车丢了", "  "]:
+        store.record_unanswered(q, "none")
+    store.record_unanswered("电动车丢了", "suggest")
+    store.record_unanswered("电动车丢了", "suggest")
+    assert store.unanswered() == [("电动车丢了", 3, "suggest"), ("高温费怎么领", 2, "none")]
+    store.clear_unanswered()
+    assert store.unanswered() == []
+
+
+def test_geo_nearest_and_replace(store: Store) -> None:
+    store.replace_geo("stations", [("A", 30.2741, 120.1551), ("B", 30.2800, 120.1600), ("C", 31.2304, 121.4737)])
+    nearest = store.nearest("stations", 30.2745, 120.1555, count=2)
+    assert [code for code, _ in nearest] == ["A", "B"]
+    assert nearest[0][1] < nearest[1][1] < 2
+    store.replace_geo("stations", [("C", 31.2304, 121.4737)])
+    assert [code for code, _ in store.nearest("stations", 30.2745, 120.1555)] == ["C"]
+    store.replace_geo("stations", [])
+    assert store.nearest("stations", 30.2745, 120.1555) == []
+
+
+def test_unreachable_redis_raises_store_unavailable() -> None:
+    store = Store.from_url("redis://127.0.0.1:1/0")
+    assert store.ping() is False
+    with pytest.raises(StoreUnavailable):
+        store.load_state("u1")
+    with pytest.raises(StoreUnavailable), store.lock("x"):
+        pass
