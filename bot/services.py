@@ -117,8 +117,12 @@ class Services:
         )
 
     def after_message(self, message: Incoming) -> None:
-        """Note the worker's last message: customer-service messages are allowed for 48 h after it."""
-        if message.kind != "event" or message.event in ("subscribe", "scan", "click"):
+        """Note the worker's last message: customer-service messages are allowed for 48 h after it.
+
+        Only messages the worker sends open that window; follows, scans and menu clicks allow just
+        a few messages within a minute, too short for a staff decision to use.
+        """
+        if message.kind != "event":
             record_interaction(self.store, message.user, self.clock())
 
     def send_later(self, openid: str, text: str) -> None:

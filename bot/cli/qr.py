@@ -1,0 +1,99 @@
+"""``unionbot qr``: printable station posters with the station's scan-to-join QR code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.cli import config_option, load
+from bot.config import Config
+from bot.posters import FONT_ENV, PosterError, find_cjk_font, local_payload, render_poster, scene_for
+from bot.stations import StationsError, load_stations
+
+LOCAL_NOTE = "本地测试码：仅供 unionbot chat 模拟器使用，微信扫码无效"
+
+
+def load_station_list(path: Path) -> list[tuple[str, str]]:
+    """(code, name) of every station in the stations file, checked by :func:`bot.stations.load_stations`."""
+    try:
+        stations = load_stations(path)
+    except StationsError as exc:
+        for line in exc.errors:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{path}: {len(exc.errors)} problem(s); no posters written") from None
+    return [(str(s["code"]), str(s["name"])) for s in stations]
+
+
+@click.command("qr")
+@click.argument("code", required=False)
+@click.option("--all", "all_stations", is_flag=True, help="A poster for every station.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="posters", show_default=True,
+              help="Folder for the PNG files (<code>.png).")
+@click.option("--stations", "stations_file", type=click.Path(dir_okay=False),
+              help="Stations file (default: <knowledge.dir>/stations.yaml).")
+@click.option("--font", "font_file", type=click.Path(dir_okay=False), envvar=FONT_ENV,
+              help=f"A CJK font file (.ttf/.otf/.ttc); default: found automatically (${FONT_ENV}).")
+@config_option
+def qr(code: str | None, all_stations: bool, out_dir: str, stations_file: str | None, font_file: str | None,
+       config_path: str | None) -> None:
+    """Write a printable poster (PNG, A5 at 300 dpi) with the station's scan-to-join QR code.
+
+    With wechat.app_id/app_secret configured the QR is a permanent WeChat parametric code
+    (scene join:CODE); without them it is a local code (unionbot:join:CODE) that only
+    `unionbot chat` understands (/scan), and the poster says so.
+    """
+    if bool(code) == all_stations:
+        raise click.UsageError("give one station CODE, or --all")
+    config = load(config_path)
+    path = Path(stations_file) if stations_file else Path(config.knowledge.dir) / "stations.yaml"
+    stations = load_station_list(path)
+    if code:
+        chosen = [s for s in stations if s[0] == code]
+        if not chosen:
+            known = ", ".join(c for c, _ in stations[:10]) + (" …" if len(stations) > 10 else "")
+            raise click.ClickException(f"unknown station code {code!r} (known: {known or 'none'})")
+    else:
+        chosen = stations
+        if not chosen:
+            raise click.ClickException(f"{path}: no stations")
+
+    try:
+        font = find_cjk_font(font_file)
+    except PosterError as exc:
+        raise click.ClickException(str(exc)) from None
+    payload_for = _payloads(config)
+    out = Path(out_dir)
+    for n, (c, name) in enumerate(chosen, 1):
+        payload, note = payload_for(c)
+        target = out / f"{c}.png"
+        try:
+            render_poster(config.service.union_name, name, c, payload, target, note=note, font=font)
+        except PosterError as exc:
+            raise click.ClickException(str(exc)) from None
+        prefix = f"[{n}/{len(chosen)}] " if len(chosen) > 1 else ""
+        click.echo(f"{prefix}{c} {name} -> {target}")
+
+
+def _payloads(config: Config):
+    """A function: station code -> (QR payload, note printed on the poster or None)."""
+    w = config.wechat
+    if not (w.app_id and w.app_secret):
+        click.echo("note: wechat.app_id/app_secret are not configured, so these are local codes "
+                   "(unionbot:join:<code>) for `unionbot chat`; WeChat cannot scan them.", err=True)
+        return lambda code: (local_payload(code), LOCAL_NOTE)
+
+    from bot.store import Store, StoreUnavailable
+    from bot.wechat_api import WechatApi, WechatApiError
+
+    store = Store.from_url(config.store.url, prefix=config.store.key_prefix, state_ttl=config.store.state_ttl)
+    api = WechatApi(w, store)
+
+    def wechat(code: str) -> tuple[str, None]:
+        try:
+            _ticket, url = api.create_station_qr(scene_for(code))
+        except (WechatApiError, StoreUnavailable) as exc:
+            raise click.ClickException(f"{code}: WeChat QR code not created: {exc}") from None
+        return url, None
+
+    return wechat
