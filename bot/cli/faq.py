@@ -1,0 +1,292 @@
+"""``unionbot faq``: check the knowledge, try a question, evaluate the matcher, list gaps."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from rapidfuzz import fuzz
+
+from bot.cli import config_option, load
+from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
+from bot.matcher import Matcher, normalize
+
+
+class CasesError(ValueError):
+    """A cases file problem, phrased ``file:line: message``."""
+
+
+@dataclass(frozen=True)
+class Case:
+    q: str
+    expect: str | None
+    line: int = 0
+
+
+def load_cases(path: str | Path, known_ids: Iterable[str] | None = None) -> list[Case]:
+    """Read an evaluation cases file (see the knowledge format spec); raise :class:`CasesError`."""
+    p = Path(path)
+    try:
+        root = yaml.compose(p.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except OSError as exc:
+        raise CasesError(f"{p}:0: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CasesError(f"{p}:1: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise CasesError(f"{p}:{mark.line + 1 if mark else 1}: malformed YAML: {exc.problem or exc.context}") from None
+    if not isinstance(root, yaml.SequenceNode):
+        line = root.start_mark.line + 1 if root is not None else 1
+        raise CasesError(f"{p}:{line}: expected a list of cases (- q: …  expect: …)")
+    ids = set(known_ids) if known_ids is not None else None
+    problems: list[str] = []
+    cases: list[Case] = []
+    for node in root.value:
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.MappingNode):
+            problems.append(f"{p}:{line}: a case must be a mapping with q and expect")
+            continue
+        values: dict[str, Any] = {}
+        for k, v in node.value:
+            key = k.value if isinstance(k, yaml.ScalarNode) else "?"
+            if key not in ("q", "expect"):
+                problems.append(f"{p}:{k.start_mark.line + 1}: unknown key '{key}' (expected q, expect)")
+                continue
+            if not isinstance(v, yaml.ScalarNode):
+                problems.append(f"{p}:{v.start_mark.line + 1}: {key} must be a text")
+                continue
+            is_null = v.tag == "tag:yaml.org,2002:null" and v.style is None
+            values[key] = None if is_null else str(v.value)
+        if "q" not in values or not (values.get("q") or "").strip():
+            problems.append(f"{p}:{line}: missing or empty q")
+            continue
+        if "expect" not in values:
+            problems.append(f"{p}:{line}: missing expect (an entry id, or null for out of scope)")
+            continue
+        expect = values["expect"]
+        if ids is not None and expect is not None and expect not in ids:
+            problems.append(f"{p}:{line}: expect '{expect}' is not an entry id in the knowledge")
+            continue
+        cases.append(Case(values["q"], expect, line))
+    if problems:
+        raise CasesError("\n".join(problems))
+    if not cases:
+        raise CasesError(f"{p}:1: no cases")
+    return cases
+
+
+def evaluate(matcher: Matcher, cases: list[Case]) -> dict[str, Any]:
+    """The figures of the spec's ``faq eval`` for ``cases`` against ``matcher``."""
+    for c in cases:  # warm up: caches (pinyin, conversion) filled before timing
+        matcher.match(c.q)
+    in_scope = [c for c in cases if c.expect]
+    out_scope = [c for c in cases if not c.expect]
+    top1 = top3 = wrong = rejected = none = 0
+    times: list[float] = []
+    for c in cases:
+        t0 = time.perf_counter()
+        r = matcher.match(c.q)
+        times.append((time.perf_counter() - t0) * 1000)
+        ids = [x.entry_id for x in r.candidates]
+        if c.expect:
+            answered = r.outcome == "answer" and bool(ids)
+            top1 += answered and ids[0] == c.expect
+            wrong += answered and ids[0] != c.expect
+            top3 += c.expect in ids[:3] and r.outcome in ("answer", "suggest")
+        else:
+            rejected += r.outcome != "answer"
+            none += r.outcome == "none"
+    times.sort()
+
+    def share(n: int, d: int) -> float:
+        return round(n / d, 4) if d else 0.0
+
+    p99_index = min(len(times) - 1, max(0, int(round(0.99 * len(times) + 0.5)) - 1))
+    return {
+        "top1": share(top1, len(in_scope)),
+        "top3": share(top3, len(in_scope)),
+        "wrong": share(wrong, len(in_scope)),
+        "oos_rejected": share(rejected, len(out_scope)),
+        "oos_none": share(none, len(out_scope)),
+        "p50_ms": round(statistics.median(times), 3) if times else 0.0,
+        "p99_ms": round(times[p99_index], 3) if times else 0.0,
+        "cases": len(cases),
+        "in_scope": len(in_scope),
+        "out_of_scope": len(out_scope),
+    }
+
+
+# -- gaps ------------------------------------------------------------------------------------
+
+
+@dataclass
+class GapGroup:
+    question: str
+    """The most asked wording of the group."""
+    count: int
+    outcome: str
+    variants: list[tuple[str, int]] = field(default_factory=list)
+
+
+def group_gaps(rows: Iterable[tuple[str, int, str]], threshold: float = 75.0) -> list[GapGroup]:
+    """Group unanswered questions that say the same thing; most asked first.
+
+    Pure: compares normalized wordings with rapidfuzz (ratio, and token-set ratio for
+    questions of a few words), attaching each to the first group whose wording is close.
+    """
+    rows = sorted(rows, key=lambda r: (-r[1], r[0]))
+    groups: list[tuple[str, GapGroup]] = []
+    for question, count, outcome in rows:
+        norm = normalize(question).replace(" ", "") or question
+        for key, group in groups:
+            if norm == key or fuzz.ratio(norm, key) >= threshold or (
+                min(len(norm), len(key)) >= 4 and fuzz.partial_ratio(norm, key) >= 90
+                and min(len(norm), len(key)) / max(len(norm), len(key)) >= 0.6
+            ):
+                group.count += count
+                group.variants.append((question, count))
+                break
+        else:
+            groups.append((norm, GapGroup(question, count, outcome, [(question, count)])))
+    result = [g for _, g in groups]
+    result.sort(key=lambda g: (-g.count, g.question))
+    return result
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+@click.group()
+def faq() -> None:
+    """FAQ knowledge: check it, try questions, evaluate the matcher, see what was not answered."""
+
+
+@faq.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@config_option
+def check_cmd(directory: str | None, config_path: str | None) -> None:
+    """Validate the knowledge folder (default: the config's knowledge.dir).
+
+    Prints every problem as file:line: message and exits 1 when there is any.
+    """
+    directory = directory or load(config_path).knowledge.dir
+    problems = check_knowledge(directory)
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        click.echo(f"{len(problems)} problem(s) in {directory}", err=True)
+        sys.exit(1)
+    k = load_knowledge(directory)
+    click.echo(f"ok: {len(k.entries)} entries, {len(k.synonyms)} synonym groups in {directory} "
+               f"(fingerprint {k.fingerprint})")
+
+
+def _load_matcher(directory: str) -> Matcher:
+    try:
+        knowledge = load_knowledge(directory)
+    except KnowledgeError as exc:
+        raise click.ClickException(f"knowledge in {directory} is not valid:\n{exc}") from None
+    return Matcher(knowledge)
+
+
+@faq.command("try")
+@click.argument("question")
+@click.option("--knowledge", "directory", type=click.Path(file_okay=False),
+              help="Knowledge folder (default: the config's knowledge.dir).")
+@click.option("--top", default=5, show_default=True, help="How many candidates to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@config_option
+def try_cmd(question: str, directory: str | None, top: int, as_json: bool, config_path: str | None) -> None:
+    """Show what the bot would do with QUESTION, and the top candidates with their scores."""
+    directory = directory or load(config_path).knowledge.dir
+    info = _load_matcher(directory).explain(question, top=top)
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"question:   {question}")
+    click.echo(f"normalized: {info['normalized']}")
+    click.echo(f"matched as: {info['prepared']}" + (f"   (repairs: {', '.join(info['repairs'])})"
+                                                      if info["repairs"] else ""))
+    outcome = info["outcome"]
+    if outcome == "answer":
+        outcome += f" → {info['answer']}"
+    elif outcome == "suggest":
+        outcome += " → " + ", ".join(info["suggestions"])
+    click.echo(f"outcome:    {outcome}")
+    click.echo(f"{'id':<24} {'score':>6} {'cover':>6} {'phrase':>6} {'fuzzy':>6} {'kw':>5}  question")
+    for c in info["candidates"]:
+        click.echo(f"{c['id']:<24} {c['score']:>6.3f} {c['coverage']:>6.3f} {c['phrase']:>6.3f} "
+                   f"{c['fuzzy']:>6.3f} {c['keyword']:>5.2f}  {c['question']}")
+
+
+@faq.command("eval")
+@click.option("--knowledge", "directory", required=True, type=click.Path(file_okay=False),
+              help="Knowledge folder (its faq/ and optional synonyms.yaml).")
+@click.option("--cases", "cases_file", required=True, type=click.Path(dir_okay=False),
+              help="Cases file: a list of {q, expect} (expect: an entry id or null).")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+def eval_cmd(directory: str, cases_file: str, as_json: bool) -> None:
+    """Evaluate the matcher on a cases file: top1, top3, wrong, oos_rejected, oos_none, timing."""
+    t0 = time.perf_counter()
+    matcher = _load_matcher(directory)
+    click.echo(f"loaded {len(matcher.entries)} entries in {(time.perf_counter() - t0) * 1000:.0f} ms",
+               err=True)
+    try:
+        cases = load_cases(cases_file, matcher.knowledge.by_id)
+    except CasesError as exc:
+        raise click.ClickException(f"cases file {cases_file} is not valid:\n{exc}") from None
+    result = evaluate(matcher, cases)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"{'cases':<14}{result['cases']} ({result['in_scope']} in scope, "
+               f"{result['out_of_scope']} out of scope)")
+    for key, label in (("top1", "answered right"), ("top3", "right among answer/suggestions"),
+                       ("wrong", "answered with another entry"), ("oos_rejected", "out of scope not answered"),
+                       ("oos_none", "out of scope: none")):
+        click.echo(f"{key:<14}{result[key]:.3f}   {label}")
+    click.echo(f"{'p50_ms':<14}{result['p50_ms']:.3f}")
+    click.echo(f"{'p99_ms':<14}{result['p99_ms']:.3f}")
+
+
+@faq.command("gaps")
+@click.option("--limit", default=20, show_default=True, help="How many groups to show.")
+@click.option("--clear", is_flag=True, help="Forget the recorded questions after showing them.")
+@config_option
+def gaps_cmd(limit: int, clear: bool, config_path: str | None) -> None:
+    """Questions the bot could not answer, similar ones grouped, most asked first.
+
+    Read from the shared store (store.url). With the embedded memory:// store each process
+    has its own copy, so this command sees nothing: point it at the production Redis.
+    """
+    from bot.store import Store, StoreUnavailable
+
+    cfg = load(config_path)
+    store = Store.from_url(cfg.store.url, cfg.store.key_prefix, cfg.store.state_ttl)
+    if store.embedded:
+        click.echo("note: store.url is memory:// (per process), so no questions recorded by the bot "
+                   "are visible here; set store.url to the shared Redis.", err=True)
+    try:
+        rows = store.unanswered()
+    except StoreUnavailable as exc:
+        raise click.ClickException(f"store unavailable: {exc}") from None
+    groups = group_gaps(rows)
+    if not groups:
+        click.echo("no unanswered questions recorded")
+    for g in groups[:limit]:
+        click.echo(f"{g.count:>5}  {g.question}  [{g.outcome}]")
+        for text, n in g.variants[1:6]:
+            click.echo(f"{'':>7}{n:>3} × {text}")
+        if len(g.variants) > 6:
+            click.echo(f"{'':>7}… and {len(g.variants) - 6} more wordings")
+    if clear:
+        store.clear_unanswered()
+        click.echo(f"cleared {len(rows)} recorded question(s)", err=True)

@@ -1,0 +1,406 @@
+"""The FAQ knowledge staff edit: YAML files under ``knowledge/``, validated and hot-reloaded.
+
+``load_knowledge(dir)`` reads ``faq/*.yaml`` and the optional ``synonyms.yaml`` (other files,
+e.g. ``stations.yaml``, are someone else's) and either returns a :class:`Knowledge` or raises
+:class:`KnowledgeError` listing every problem as ``file:line: message``.
+
+:class:`KnowledgeSource` keeps the current matcher for one worker process. Every process
+checks the files itself (path, mtime, size) at most every ``reload_interval`` seconds, so an
+edit is live in all workers within a few seconds without a restart and without any shared
+state. A broken edit never replaces the last good knowledge: it is logged, and exposed as
+``last_error`` for the admin page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.matcher import Matcher
+
+log = logging.getLogger("bot.knowledge")
+
+ID_RE = re.compile(r"^[a-z0-9._-]+$")
+MAX_ANSWER_BYTES = 2048
+ENTRY_KEYS = ("id", "question", "similar", "keywords", "answer")
+REQUIRED_KEYS = ("id", "question", "answer")
+FILE_KEYS = ("topic", "entries")
+SYNONYMS_FILE = "synonyms.yaml"
+
+
+class KnowledgeError(ValueError):
+    """The knowledge folder has problems; ``problems`` are ``file:line: message`` strings."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    question: str
+    similar: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    answer: str = ""
+    topic: str = ""
+    file: str = ""
+    line: int = 0
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The standard question and the other ways of asking it."""
+        return (self.question, *self.similar)
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    entries: tuple[Entry, ...] = ()
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    fingerprint: str = ""
+    source: str = ""
+    by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.by_id and self.entries:
+            object.__setattr__(self, "by_id", {e.id: e for e in self.entries})
+
+    @classmethod
+    def from_entries(cls, entries: list[Entry] | tuple[Entry, ...],
+                     synonyms: list[list[str]] | tuple[tuple[str, ...], ...] = ()) -> Knowledge:
+        """Build knowledge in code (tests, benchmarks); fingerprint from the content."""
+        entries = tuple(entries)
+        syn = tuple(tuple(g) for g in synonyms)
+        digest = hashlib.sha256(repr((entries, syn)).encode()).hexdigest()[:16]
+        return cls(entries=entries, synonyms=syn, fingerprint=digest, source="<memory>")
+
+
+# -- loading and validation ------------------------------------------------------------------
+
+
+def knowledge_files(directory: str | Path) -> list[Path]:
+    """The files this module reads under ``directory``, in a stable order."""
+    root = Path(directory)
+    files = sorted((root / "faq").glob("*.yaml")) + sorted((root / "faq").glob("*.yml"))
+    syn = root / SYNONYMS_FILE
+    if syn.is_file():
+        files.append(syn)
+    return files
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _scalar_text(node: yaml.Node) -> str | None:
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:null" and node.style is None and node.value in ("", "~", "null", "Null", "NULL"):
+            return None
+        return str(node.value)
+    return None
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, file: str, line: int, message: str) -> None:
+        self.items.append(f"{file}:{line}: {message}")
+
+
+def _compose(path: Path, display: str, problems: _Problems) -> yaml.Node | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.add(display, 1, f"not UTF-8 text ({exc.reason})")
+        return None
+    except OSError as exc:
+        problems.add(display, 1, f"cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problems.add(display, line, f"malformed YAML: {exc.problem or exc.context}")
+        return None
+    except yaml.YAMLError as exc:
+        problems.add(display, 1, f"malformed YAML: {exc}")
+        return None
+
+
+def _string_list(node: yaml.Node, display: str, key: str, problems: _Problems) -> tuple[str, ...]:
+    if isinstance(node, yaml.ScalarNode) and _scalar_text(node) is None:
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        problems.add(display, _line(node), f"{key} must be a list of strings")
+        return ()
+    out = []
+    for item in node.value:
+        text = _scalar_text(item)
+        if text is None or not text.strip():
+            problems.add(display, _line(item), f"{key}: empty or non-text item")
+            continue
+        out.append(text.strip())
+    return tuple(out)
+
+
+def _read_faq_file(path: Path, display: str, problems: _Problems) -> list[Entry]:
+    root = _compose(path, display, problems)
+    if root is None:
+        if not problems.items or not problems.items[-1].startswith(display + ":"):
+            problems.add(display, 1, "empty file: expected 'topic' and 'entries'")
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        problems.add(display, _line(root), "expected a mapping with 'topic' and 'entries'")
+        return []
+    topic = path.stem
+    entries_node: yaml.Node | None = None
+    seen: set[str] = set()
+    for key_node, value_node in root.value:
+        key = _scalar_text(key_node) or ""
+        if key in seen:
+            problems.add(display, _line(key_node), f"duplicate key '{key}'")
+        seen.add(key)
+        if key == "topic":
+            text = _scalar_text(value_node)
+            if text is None or not text.strip():
+                problems.add(display, _line(value_node), "topic must be a non-empty text")
+            else:
+                topic = text.strip()
+        elif key == "entries":
+            entries_node = value_node
+        else:
+            problems.add(display, _line(key_node), f"unknown key '{key}' (expected: {', '.join(FILE_KEYS)})")
+    if entries_node is None:
+        problems.add(display, _line(root), "missing 'entries'")
+        return []
+    if not isinstance(entries_node, yaml.SequenceNode):
+        problems.add(display, _line(entries_node), "'entries' must be a list")
+        return []
+    entries = []
+    for item in entries_node.value:
+        entry = _read_entry(item, display, topic, problems)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _read_entry(node: yaml.Node, display: str, topic: str, problems: _Problems) -> Entry | None:
+    line = _line(node)
+    if not isinstance(node, yaml.MappingNode):
+        problems.add(display, line, "an entry must be a mapping with id, question and answer")
+        return None
+    values: dict[str, Any] = {}
+    ok = True
+    for key_node, value_node in node.value:
+        key = _scalar_text(key_node) or ""
+        kline = _line(key_node)
+        if key not in ENTRY_KEYS:
+            problems.add(display, kline, f"unknown key '{key}' (expected: {', '.join(ENTRY_KEYS)})")
+            ok = False
+            continue
+        if key in values:
+            problems.add(display, kline, f"duplicate key '{key}'")
+            ok = False
+            continue
+        if key in ("similar", "keywords"):
+            values[key] = _string_list(value_node, display, key, problems)
+        else:
+            text = _scalar_text(value_node)
+            if text is None or not text.strip():
+                problems.add(display, kline, f"{key} is empty")
+                ok = False
+                values[key] = None
+                continue
+            values[key] = text.strip()
+    for key in REQUIRED_KEYS:
+        if key not in values:
+            problems.add(display, line, f"missing required '{key}'")
+            ok = False
+    entry_id = values.get("id")
+    if isinstance(entry_id, str) and not ID_RE.match(entry_id):
+        problems.add(display, line, f"bad id '{entry_id}': use only a-z, 0-9, '.', '_' and '-'")
+        ok = False
+    answer = values.get("answer")
+    if isinstance(answer, str):
+        size = len(answer.encode("utf-8"))
+        if size > MAX_ANSWER_BYTES:
+            problems.add(display, line, f"answer of '{entry_id}' is {size} bytes; a WeChat reply allows {MAX_ANSWER_BYTES}")
+            ok = False
+    if not ok:
+        return None
+    return Entry(
+        id=values["id"], question=values["question"], similar=values.get("similar", ()),
+        keywords=values.get("keywords", ()), answer=values["answer"], topic=topic, file=display, line=line,
+    )
+
+
+def _read_synonyms(path: Path, display: str, problems: _Problems) -> list[tuple[str, ...]]:
+    root = _compose(path, display, problems)
+    if root is None:
+        return []
+    if not isinstance(root, yaml.SequenceNode):
+        problems.add(display, _line(root), "expected a list of word groups, e.g. - [骑手, 外卖员]")
+        return []
+    groups = []
+    for group in root.value:
+        if not isinstance(group, yaml.SequenceNode):
+            problems.add(display, _line(group), "a synonym group must be a list of words")
+            continue
+        words = _string_list(group, display, "synonyms", problems)
+        if len(words) < 2:
+            problems.add(display, _line(group), "a synonym group needs at least two words")
+            continue
+        groups.append(words)
+    return groups
+
+
+def load_knowledge(directory: str | Path) -> Knowledge:
+    """Read and validate the knowledge under ``directory``; raise :class:`KnowledgeError`."""
+    from bot.matcher import normalize  # the matcher depends on Entry; import late
+
+    root = Path(directory)
+    problems = _Problems()
+    if not (root / "faq").is_dir():
+        raise KnowledgeError([f"{root / 'faq'}:0: no faq/ folder"])
+    files = knowledge_files(root)
+    digest = hashlib.sha256()
+    entries: list[Entry] = []
+    synonyms: list[tuple[str, ...]] = []
+    for path in files:
+        display = str(path)
+        with contextlib.suppress(OSError):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        if path.name == SYNONYMS_FILE and path.parent == root:
+            synonyms = _read_synonyms(path, display, problems)
+        else:
+            entries.extend(_read_faq_file(path, display, problems))
+    if not entries and not problems.items:
+        problems.add(str(root / "faq"), 0, "no FAQ entries found (expected faq/*.yaml)")
+    first_id: dict[str, Entry] = {}
+    for e in entries:
+        if e.id in first_id:
+            other = first_id[e.id]
+            problems.add(e.file, e.line, f"duplicate id '{e.id}' (also at {other.file}:{other.line})")
+            problems.add(other.file, other.line, f"duplicate id '{e.id}' (also at {e.file}:{e.line})")
+        else:
+            first_id[e.id] = e
+    seen_q: dict[str, Entry] = {}
+    for e in entries:
+        for text in dict.fromkeys(normalize(p).replace(" ", "") for p in e.phrasings):
+            if not text:
+                continue
+            other = seen_q.get(text)
+            if other is not None and other.id != e.id:
+                problems.add(e.file, e.line, f"question '{text}' of '{e.id}' is also asked under "
+                             f"'{other.id}' ({other.file}:{other.line})")
+            else:
+                seen_q[text] = e
+    if problems.items:
+        raise KnowledgeError(problems.items)
+    return Knowledge(entries=tuple(entries), synonyms=tuple(synonyms),
+                     fingerprint=digest.hexdigest()[:16], source=str(root))
+
+
+def check_knowledge(directory: str | Path) -> list[str]:
+    """Every problem in the knowledge under ``directory`` (empty list: all good)."""
+    try:
+        load_knowledge(directory)
+    except KnowledgeError as exc:
+        return exc.problems
+    return []
+
+
+# -- hot reload ----------------------------------------------------------------------------
+
+
+def _snapshot(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for path in knowledge_files(directory):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        out.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+class KnowledgeSource:
+    """The current matcher for one process, reloaded when the files change.
+
+    Cheap to call on every message: the files are stat'ed at most every ``reload_interval``
+    seconds. A failed reload keeps serving the last good matcher and sets ``last_error``.
+    """
+
+    def __init__(self, directory: str | Path, reload_interval: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 matcher_factory: Callable[[Knowledge], Matcher] | None = None) -> None:
+        self.directory = Path(directory)
+        self.reload_interval = reload_interval
+        self.clock = clock
+        self._factory = matcher_factory
+        self._lock = threading.Lock()
+        self._matcher: Matcher | None = None
+        self._knowledge: Knowledge | None = None
+        self._snapshot: tuple[tuple[str, int, int], ...] | None = None
+        self._checked_at: float | None = None
+        self.last_error: str | None = None
+        self.loaded_at: float | None = None
+
+    @property
+    def knowledge(self) -> Knowledge | None:
+        return self._knowledge
+
+    def matcher(self) -> Matcher | None:
+        now = self.clock()
+        if self._checked_at is None or now - self._checked_at >= self.reload_interval:
+            with self._lock:
+                if self._checked_at is None or now - self._checked_at >= self.reload_interval:
+                    self._checked_at = now
+                    self._refresh()
+        return self._matcher
+
+    def reload(self) -> bool:
+        """Check now; True when new knowledge went live."""
+        with self._lock:
+            self._checked_at = self.clock()
+            return self._refresh()
+
+    def _refresh(self) -> bool:
+        snap = _snapshot(self.directory)
+        if snap == self._snapshot:
+            return False
+        try:
+            knowledge = load_knowledge(self.directory)
+        except KnowledgeError as exc:
+            self._snapshot = snap
+            self.last_error = str(exc)
+            log.error("knowledge in %s not reloaded, still serving the last good version:\n%s",
+                      self.directory, exc)
+            return False
+        factory = self._factory
+        if factory is None:
+            from bot.matcher import Matcher
+
+            factory = Matcher
+        matcher = factory(knowledge)
+        self._snapshot = snap
+        self._knowledge = knowledge
+        self._matcher = matcher
+        self.last_error = None
+        self.loaded_at = self.clock()
+        log.info("knowledge loaded from %s: %d entries (%s)", self.directory, len(knowledge.entries),
+                 knowledge.fingerprint)
+        return True

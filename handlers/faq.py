@@ -1,0 +1,80 @@
+"""FAQ: answer a question from the knowledge, offer a numbered choice, or say honestly we don't know.
+
+Pure: reads the matcher through ``ctx.faq()`` and records unanswered questions only by
+returning ``Effect("record_unanswered", {"question": …, "outcome": "none" | "suggest"})``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.conversation import Context, Effect, Incoming, Outcome, State
+
+SUGGEST_FOOTER = "回复数字查看"
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_PICK_RE = re.compile(r"^(?:第)?([1-9]|[一二两三四五六七八九])(?:个|条|项)?(?:吧|吧。|。|\.|！|!)?$")
+
+
+def parse_pick(text: str) -> int | None:
+    """1-based choice from a reply like 1, １, ②, 第二个, 3.; None when it is not a pick."""
+    t = unicodedata.normalize("NFKC", text or "").strip()
+    t = re.sub(r"\s+", "", t)
+    m = _PICK_RE.match(t)
+    if not m:
+        return None
+    d = m.group(1)
+    return int(d) if d.isdigit() else _CN_DIGITS[d]
+
+
+def suggestion_text(questions: list[str]) -> str:
+    lines = ["您是想问哪一个？"]
+    lines += [f"{i}. {q}" for i, q in enumerate(questions, 1)]
+    lines.append(f"{SUGGEST_FOOTER}（1-{len(questions)}）。")
+    return "\n".join(lines)
+
+
+def none_text(ctx: Context) -> str:
+    return ("抱歉，这个问题我没找到答案。\n"
+            "您可以换个说法再问，或回复“人工”联系工作人员，"
+            f"也可以拨打职工服务热线 {ctx.hotline}。")
+
+
+def _without_suggestions(state: State) -> State:
+    return {k: v for k, v in state.items() if k not in ("suggestions", "suggested_for")}
+
+
+def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
+    if not message.is_text_like or ctx.faq is None:
+        return None
+    matcher = ctx.faq()
+    if matcher is None:
+        return None
+    text = (message.text or "").strip()
+    effects: list[Effect] = []
+    suggestions = state.get("suggestions") or []
+    if suggestions:
+        pick = parse_pick(text)
+        if pick is not None and 1 <= pick <= len(suggestions):
+            entry = matcher.knowledge.by_id.get(suggestions[pick - 1])
+            new_state = _without_suggestions(state)
+            if entry is not None:
+                return Outcome(state=new_state, replies=(entry.answer,))
+            # the knowledge changed since the list was shown: fall through to a fresh match
+        else:
+            earlier = state.get("suggested_for")
+            if earlier:
+                effects.append(Effect("record_unanswered", {"question": earlier, "outcome": "suggest"}))
+        state = _without_suggestions(state)
+
+    result = matcher.match(text)
+    if result.outcome == "answer" and result.candidates:
+        entry = matcher.knowledge.by_id[result.candidates[0].entry_id]
+        return Outcome(state=state, replies=(entry.answer,), effects=tuple(effects))
+    if result.outcome == "suggest" and result.candidates:
+        ids = [c.entry_id for c in result.candidates[:3]]
+        questions = [c.question for c in result.candidates[:3]]
+        new_state = dict(state, suggestions=ids, suggested_for=text)
+        return Outcome(state=new_state, replies=(suggestion_text(questions),), effects=tuple(effects))
+    effects.append(Effect("record_unanswered", {"question": text, "outcome": "none"}))
+    return Outcome(state=state, replies=(none_text(ctx),), effects=tuple(effects))

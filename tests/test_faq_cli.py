@@ -1,0 +1,117 @@
+"""``unionbot faq``: check, try, eval (--json), gaps and its grouping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.cli.faq import group_gaps
+from bot.store import Store
+
+FAQ = """\
+topic: 会员
+entries:
+  - id: member.leave
+    question: 会员怎样办理退会？
+    similar: [不想做会员了怎么办]
+    keywords: [退会]
+    answer: 在公众号里申请退会。
+  - id: member.dues
+    question: 会员需要缴纳会费吗？
+    keywords: [会费]
+    answer: 入会不收费。
+"""
+
+
+def knowledge(tmp_path: Path, text: str = FAQ) -> Path:
+    (tmp_path / "k" / "faq").mkdir(parents=True)
+    (tmp_path / "k" / "faq" / "member.yaml").write_text(text, encoding="utf-8")
+    return tmp_path / "k"
+
+
+def test_check_exit_codes(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["faq", "check", str(knowledge(tmp_path))])
+    assert ok.exit_code == 0 and "2 entries" in ok.output
+    bad = tmp_path / "bad"
+    (bad / "faq").mkdir(parents=True)
+    (bad / "faq" / "x.yaml").write_text("topic: x\nentries:\n  - id: A B\n    question: q\n    answer: a\n")
+    res = runner.invoke(main, ["faq", "check", str(bad)])
+    assert res.exit_code == 1 and f"{bad / 'faq' / 'x.yaml'}:3:" in res.output
+
+
+def test_eval_json(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("- q: 退会\n  expect: member.leave\n- q: 今天天气怎么样\n  expect: null\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["faq", "eval", "--knowledge", str(knowledge(tmp_path)),
+                                    "--cases", str(cases), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert set(data) == {"top1", "top3", "wrong", "oos_rejected", "oos_none", "p50_ms", "p99_ms",
+                         "cases", "in_scope", "out_of_scope"}
+    assert data["cases"] == 2 and data["in_scope"] == 1 and data["out_of_scope"] == 1
+    assert data["top1"] == 1.0 and data["oos_rejected"] == 1.0
+
+
+def test_eval_human_table(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("- q: 退会\n  expect: member.leave\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["faq", "eval", "--knowledge", str(knowledge(tmp_path)), "--cases", str(cases)])
+    assert res.exit_code == 0 and "top1" in res.stdout and "p99_ms" in res.stdout
+
+
+def test_eval_malformed_cases(tmp_path: Path) -> None:
+    k = knowledge(tmp_path)
+    runner = CliRunner()
+    for body, needle in (("- q: 退会\n  expect: no.such\n", "no.such"), ("- q: [\n", "malformed YAML"),
+                         ("- expect: null\n", "missing or empty q"), ("q: x\n", "expected a list")):
+        cases = tmp_path / "cases.yaml"
+        cases.write_text(body, encoding="utf-8")
+        res = runner.invoke(main, ["faq", "eval", "--knowledge", str(k), "--cases", str(cases), "--json"])
+        assert res.exit_code != 0 and str(cases) in res.output and needle in res.output, res.output
+
+
+def test_eval_malformed_knowledge(tmp_path: Path) -> None:
+    k = knowledge(tmp_path, "topic: x\nentries: [\n")
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("- q: 退会\n  expect: null\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["faq", "eval", "--knowledge", str(k), "--cases", str(cases)])
+    assert res.exit_code != 0 and "member.yaml" in res.output
+
+
+def test_try(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["faq", "try", "退汇", "--knowledge", str(knowledge(tmp_path))])
+    assert res.exit_code == 0 and "member.leave" in res.output and "退汇→退会" in res.output
+
+
+def test_help_everywhere() -> None:
+    for cmd in ("check", "try", "eval", "gaps"):
+        assert CliRunner().invoke(main, ["faq", cmd, "--help"]).exit_code == 0
+
+
+def test_group_gaps_groups_similar_questions() -> None:
+    rows = [("高温费有多少", 3, "none"), ("高温费有多少钱？", 2, "none"), ("共青团怎么加入", 4, "suggest"),
+            ("高溫費有多少", 1, "none"), ("社保卡怎么激活", 1, "none")]
+    groups = group_gaps(rows)
+    assert [g.question for g in groups] == ["高温费有多少", "共青团怎么加入", "社保卡怎么激活"]
+    assert [g.count for g in groups] == [6, 4, 1]
+    assert groups[1].outcome == "suggest" and len(groups[0].variants) == 3
+
+
+def test_gaps_command_reads_the_store(tmp_path: Path, monkeypatch, store: Store) -> None:
+    store.record_unanswered("高温费有多少", "none")
+    store.record_unanswered("高温费有多少？", "none")
+    url = f"memory://{store.prefix}" if store.embedded else "redis://127.0.0.1:6379/0"
+    if not store.embedded:
+        import os
+
+        url = os.environ.get("UNIONBOT_TEST_REDIS_URL", url)
+    monkeypatch.setenv("UNIONBOT_STORE_URL", url)
+    monkeypatch.setenv("UNIONBOT_STORE_KEY_PREFIX", store.prefix)
+    res = CliRunner().invoke(main, ["faq", "gaps", "--clear"])
+    assert res.exit_code == 0, res.output
+    assert "    2  高温费有多少" in res.stdout
+    assert store.unanswered() == []

@@ -1,0 +1,112 @@
+"""The FAQ handler: answer, numbered suggestions and picks, honest none, unanswered effects."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation import Context, Effect, Incoming
+from bot.knowledge import Entry, Knowledge
+from bot.matcher import Candidate, MatchResult
+from handlers.faq import handle, parse_pick
+
+ENTRIES = [Entry(id=f"e{i}", question=f"问题{i}", answer=f"答案{i}") for i in range(1, 4)]
+KNOWLEDGE = Knowledge.from_entries(ENTRIES)
+
+
+class FakeMatcher:
+    """Stands in for bot.matcher.Matcher: a fixed result per question."""
+
+    def __init__(self, results: dict[str, MatchResult]) -> None:
+        self.knowledge = KNOWLEDGE
+        self.results = results
+        self.asked: list[str] = []
+
+    def match(self, text: str) -> MatchResult:
+        self.asked.append(text)
+        return self.results.get(text, MatchResult("none"))
+
+
+def cand(i: int) -> Candidate:
+    return Candidate(f"e{i}", f"问题{i}", 1.0)
+
+
+RESULTS = {
+    "直接": MatchResult("answer", (cand(2),)),
+    "含糊": MatchResult("suggest", (cand(1), cand(2), cand(3))),
+}
+
+
+def ctx(matcher=None) -> Context:
+    m = matcher or FakeMatcher(RESULTS)
+    return Context(hotline="12351", faq=lambda: m)
+
+
+def text(t: str, kind: str = "text") -> Incoming:
+    return Incoming(user="u1", kind=kind, text=t)
+
+
+def test_answer() -> None:
+    out = handle({}, text("直接"), ctx())
+    assert out.replies == ("答案2",) and out.effects == ()
+
+
+def test_voice_recognition_is_matched() -> None:
+    out = handle({}, text("直接", kind="voice"), ctx())
+    assert out.replies == ("答案2",)
+
+
+def test_not_text_like_or_no_matcher_is_not_ours() -> None:
+    assert handle({}, Incoming(user="u", kind="voice", text=""), ctx()) is None
+    assert handle({}, Incoming(user="u", kind="image"), ctx()) is None
+    assert handle({}, text("直接"), Context(faq=None)) is None
+    assert handle({}, text("直接"), Context(faq=lambda: None)) is None
+
+
+def test_suggest_then_pick() -> None:
+    out = handle({"flow": None}, text("含糊"), ctx())
+    reply = out.replies[0]
+    assert "1. 问题1" in reply and "2. 问题2" in reply and "3. 问题3" in reply and "回复数字查看" in reply
+    assert out.state["suggestions"] == ["e1", "e2", "e3"] and out.state["suggested_for"] == "含糊"
+    picked = handle(out.state, text("２"), ctx())
+    assert picked.replies == ("答案2",)
+    assert "suggestions" not in picked.state and "suggested_for" not in picked.state
+    assert picked.effects == ()
+
+
+@pytest.mark.parametrize(("reply", "pick"), [
+    ("1", 1), ("１", 1), ("②", 2), ("第二个", 2), ("第3条", 3), (" 3 ", 3), ("三", 3),
+    ("12351", None), ("入会", None), ("", None),
+])
+def test_parse_pick(reply: str, pick: int | None) -> None:
+    assert parse_pick(reply) == pick
+
+
+def test_not_a_pick_records_the_suggested_question() -> None:
+    state = {"suggestions": ["e1", "e2", "e3"], "suggested_for": "含糊"}
+    out = handle(state, text("直接"), ctx())
+    assert out.replies == ("答案2",)
+    assert Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}) in out.effects
+    assert "suggestions" not in out.state
+
+
+def test_out_of_range_number_is_not_a_pick() -> None:
+    state = {"suggestions": ["e1", "e2"], "suggested_for": "含糊"}
+    out = handle(state, text("9"), ctx())
+    assert "没找到" in out.replies[0]
+    assert Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}) in out.effects
+
+
+def test_none_is_honest_and_recorded() -> None:
+    out = handle({}, text("高温费有多少"), ctx())
+    assert "没找到" in out.replies[0] and "人工" in out.replies[0] and "12351" in out.replies[0]
+    assert out.effects == (Effect("record_unanswered", {"question": "高温费有多少", "outcome": "none"}),)
+
+
+def test_with_real_matcher() -> None:
+    from bot.matcher import Matcher
+
+    k = Knowledge.from_entries([Entry(id="leave", question="会员怎样办理退会？", keywords=("退会",),
+                                      answer="在公众号里申请退会。")])
+    m = Matcher(k)
+    assert handle({}, text("退会"), Context(faq=lambda: m)).replies == ("在公众号里申请退会。",)
+    assert "没找到" in handle({}, text("您好"), Context(faq=lambda: m)).replies[0]

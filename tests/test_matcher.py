@@ -1,0 +1,102 @@
+"""The matcher: normalisation, typo repair, the three outcomes, explain."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.knowledge import Entry, Knowledge
+from bot.matcher import Matcher, normalize
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("ＡＢＣ１２３", "abc123"),                   # full width, case
+    ("外賣員可以入工會嗎", "外卖员可以入工会吗"),  # traditional -> simplified
+    ("会费？！。,.", "会费"),                     # punctuation
+    ("骑手要交会费吗😅👍", "骑手要交会费吗"),       # emoji
+    ("[微笑]退会", "退会"),                         # WeChat emoji code
+    ("你好，请问一下入会要钱吗", "入会要钱吗"),     # polite wrapper
+    ("嗯那个我想问下退会啊", "退会"),            # fillers
+    ("  入会   申请 ", "入会 申请"),                # whitespace
+    ("入会shenhe结果", "入会 shenhe 结果"),         # scripts separated
+])
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def _entry(id: str, question: str, answer: str, similar=(), keywords=()) -> Entry:
+    return Entry(id=id, question=question, similar=tuple(similar), keywords=tuple(keywords), answer=answer)
+
+
+KNOWLEDGE = Knowledge.from_entries([
+    _entry("member.apply", "怎样申请加入工会？", "在公众号服务大厅申请入会，填写信息后由工会审核。",
+           ["入会在哪里申请", "工会怎么加入"], ["申请入会"]),
+    _entry("member.dues", "工会会员需要缴纳会费吗？", "入会不收费，会费由工会统一减免。",
+           ["入会收不收钱", "会费按什么标准交"], ["会费"]),
+    _entry("member.leave", "会员怎样办理退会？", "在公众号会员变更里申请退会，5个工作日办结。",
+           ["不想做会员了怎么办"], ["退会"]),
+    _entry("rights.pay", "工资被拖欠怎么办？", "保存工资条和聊天记录，拨打12351申请工会协调。",
+           ["公司不给结工资", "老板拖欠工资"], ["拖欠工资", "欠薪"]),
+    _entry("rights.injury", "送单途中受伤怎么办？", "及时就医，保存病历，可以申请工伤认定或职业伤害保障。",
+           ["跑单摔伤了谁来赔"], ["受伤", "工伤"]),
+    _entry("post.what", "暖心服务站能做什么？", "暖心服务站免费提供饮水、热饭、手机充电和休息。",
+           ["服务站可以休息吗"], ["暖心服务站"]),
+], [["暖心服务站", "服务站", "驿站"], ["退会", "退出工会"]])
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(KNOWLEDGE)
+
+
+def test_answer(matcher: Matcher) -> None:
+    r = matcher.match("退会")
+    assert r.outcome == "answer" and r.candidates[0].entry_id == "member.leave"
+
+
+def test_synonym_and_traditional(matcher: Matcher) -> None:
+    r = matcher.match("我想退出工會")
+    assert r.outcome == "answer" and r.candidates[0].entry_id == "member.leave"
+
+
+def test_pinyin_typo_is_repaired_from_the_knowledge_vocabulary(matcher: Matcher) -> None:
+    prepared, fixes = matcher.prepare("会废按什么标准交")
+    assert "会费" in prepared and ("会废", "会费") in fixes
+    prepared, fixes = matcher.prepare("公会怎么加入")
+    assert prepared.startswith("工会")
+    r = matcher.match("会废按啥标准交")
+    assert r.candidates and r.candidates[0].entry_id == "member.dues"
+
+
+def test_real_words_are_not_repaired(matcher: Matcher) -> None:
+    _, fixes = matcher.prepare("网约车司机是不是会员")
+    assert fixes == []
+
+
+def test_suggest_lists_at_most_three(matcher: Matcher) -> None:
+    r = matcher.match("会员")
+    assert r.outcome in ("suggest", "none")
+    if r.outcome == "suggest":
+        assert 1 <= len(r.candidates) <= 3
+
+
+def test_none_for_chat_and_noise(matcher: Matcher) -> None:
+    for q in ("您好", "哈哈", "🤔", "。", "[微笑]", "qwer", "明天天气咋样"):
+        assert matcher.match(q).outcome == "none", q
+
+
+@pytest.mark.xfail(reason="known weakness: an unknown modifier before a known noun (爱奇艺+会员) is not "
+                          "penalised enough in a 6-entry knowledge base", strict=False)
+def test_near_miss_is_not_answered(matcher: Matcher) -> None:
+    assert matcher.match("爱奇艺会员怎么退").outcome != "answer"
+
+
+def test_explain_lists_components(matcher: Matcher) -> None:
+    info = matcher.explain("入汇在哪申请", top=3)
+    assert info["repairs"] == ["入汇→入会"]
+    assert info["candidates"][0]["id"] == "member.apply"
+    assert {"score", "evidence", "coverage", "phrase", "fuzzy", "keyword"} <= set(info["candidates"][0])
+    assert len(info["candidates"]) <= 3
+
+
+def test_empty_knowledge_matches_nothing() -> None:
+    assert Matcher(Knowledge.from_entries([])).match("入会").outcome == "none"
