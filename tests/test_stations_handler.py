@@ -1,0 +1,119 @@
+"""附近驿站: ask for a location, then list the nearest stations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from bot.conversation import Context, Incoming
+from handlers import stations
+
+USER = "oWorker1"
+STATIONS = [
+    {
+        "code": "ST001",
+        "name": "城关职工驿站",
+        "address": "城关镇人民路1号",
+        "hours": "8:00-20:00",
+        "distance_km": 0.347,
+    },
+    {"code": "ST002", "name": "东门驿站", "address": "东门街5号", "hours": "全天", "distance_km": 0.8},
+    {"code": "ST003", "name": "开发区驿站", "address": "开发区纬三路", "hours": "", "distance_km": 12.04},
+    {"code": "ST004", "name": "远处驿站", "address": "远处", "hours": "", "distance_km": 30.0},
+]
+
+
+class FakeStations:
+    def __init__(self, found: list[Mapping[str, Any]]) -> None:
+        self.found = found
+        self.calls: list[tuple[float, float, int]] = []
+
+    def station(self, code: str) -> Mapping[str, Any] | None:
+        return None
+
+    def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
+        self.calls.append((latitude, longitude, count))
+        return self.found[:count]
+
+
+def location(lat: float | None = 30.27, lon: float | None = 120.15) -> Incoming:
+    return Incoming(user=USER, kind="location", latitude=lat, longitude=lon, label="城关镇")
+
+
+def text(body: str) -> Incoming:
+    return Incoming(user=USER, kind="text", text=body)
+
+
+@pytest.mark.parametrize(
+    ("km", "shown"),
+    [
+        (0.0, "不到50米"),
+        (0.04, "不到50米"),
+        (0.347, "350米"),
+        (0.49, "490米"),
+        (0.8, "0.8公里"),
+        (1.0, "1公里"),
+        (12.04, "12公里"),
+        (3.26, "3.3公里"),
+        (None, ""),
+    ],
+)
+def test_format_distance(km: float | None, shown: str) -> None:
+    assert stations.format_distance(km) == shown
+
+
+def test_location_lists_the_three_nearest() -> None:
+    finder = FakeStations(STATIONS)
+    outcome = stations.handle(
+        {"awaiting_location": True, "flow": "join"}, location(), Context(stations=finder)
+    )
+    assert outcome is not None
+    assert finder.calls == [(30.27, 120.15, 3)]
+    reply = outcome.replies[0]
+    assert "1. 城关职工驿站（350米）" in reply
+    assert "2. 东门驿站（0.8公里）" in reply
+    assert "3. 开发区驿站（12公里）" in reply
+    assert "远处驿站" not in reply
+    assert "地址：城关镇人民路1号" in reply and "开放：8:00-20:00" in reply and "开放：全天" in reply
+    assert outcome.state == {"flow": "join"}  # awaiting_location cleared, the rest kept
+
+
+@pytest.mark.parametrize("finder", [FakeStations([]), None])
+def test_nothing_found_gives_the_hotline(finder: FakeStations | None) -> None:
+    outcome = stations.handle({}, location(), Context(stations=finder, hotline="12351"))
+    assert outcome is not None
+    assert "没找到" in outcome.replies[0] and "12351" in outcome.replies[0]
+
+
+def test_location_without_coordinates() -> None:
+    outcome = stations.handle(
+        {"awaiting_location": True}, location(None, None), Context(stations=FakeStations(STATIONS))
+    )
+    assert outcome is not None and "再发一次" in outcome.replies[0]
+    assert "awaiting_location" not in outcome.state
+
+
+@pytest.mark.parametrize("word", ["驿站", "附近驿站", "最近的驿站", "附近的驿站？"])
+def test_asking_for_stations_asks_for_the_location(word: str) -> None:
+    outcome = stations.handle({"suggestions": [1]}, text(word), Context())
+    assert outcome is not None
+    assert outcome.state == {"suggestions": [1], "awaiting_location": True}
+    assert "“+”" in outcome.replies[0] and "“位置”" in outcome.replies[0]
+
+
+def test_menu_click_asks_for_the_location() -> None:
+    click = Incoming(user=USER, kind="event", event="click", event_key="STATIONS")
+    outcome = stations.handle({}, click, Context())
+    assert outcome is not None and outcome.state["awaiting_location"] is True
+
+
+def test_other_messages_are_not_for_this_handler() -> None:
+    for message in (
+        text("驿站几点开门"),
+        text("入会"),
+        Incoming(user=USER, kind="event", event="location"),
+        Incoming(user=USER, kind="image"),
+    ):
+        assert stations.handle({}, message, Context(stations=FakeStations(STATIONS))) is None
