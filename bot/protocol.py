@@ -131,7 +131,7 @@ def parse(xml: str) -> Incoming:
             raise ProtocolError(400, f"message has no {required}")
     try:
         message = parse_message(xml)
-        common = {"user": _str(message.source).strip(), "msg_id": _str(message.id),
+        common = {"user": _str(message.source).strip(), "msg_id": _str(message.id) if message.id else "",
                   "create_time": _int(message.time), "account": _str(message.target)}
         kind = message.type
         if kind == "text":

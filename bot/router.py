@@ -1,8 +1,8 @@
 """Which handler gets a message: commands first, then an active flow, then entry points, then FAQ.
 
 Each handler returns ``None`` to pass the message on (like aiogram's routers and filters);
-the first outcome wins. The router also fits the reply into one WeChat text message, keeping
-the rest for ``更多``.
+the first outcome wins. :func:`fit_reply` (applied by the webhook to whatever route produced)
+fits the reply into one WeChat text message, keeping the rest for ``更多``.
 """
 
 from __future__ import annotations
@@ -35,11 +35,7 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 
 
 def route(state: State, message: Incoming, ctx: Context) -> Outcome:
-    """The outcome for one message, with the reply fitted to WeChat's limit."""
-    return fit_reply(_dispatch(state, message, ctx))
-
-
-def _dispatch(state: State, message: Incoming, ctx: Context) -> Outcome:
+    """The outcome for one message: the first handler that takes it."""
     for handler in BEFORE_FLOWS:
         if (outcome := handler(state, message, ctx)) is not None:
             return outcome

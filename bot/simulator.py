@@ -82,7 +82,7 @@ class Simulator:
         self.transport = transport
         self.clock = clock
         self.encrypt = config.mode == "safe" if encrypt is None else encrypt
-        self._ids = itertools.count(int(clock() * 1000))
+        self._ids = itertools.count(secrets.randbits(48))
 
     # -- message builders (the XML WeChat posts) ------------------------------------------------
 

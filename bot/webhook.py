@@ -20,6 +20,7 @@ from bot.conversation import Incoming, Outcome
 from bot.effects import run_effects
 from bot.protocol import ProtocolError, Query, check_request, dedup_key, open_message, parse, render_text, \
     render_transfer, seal
+from bot.router import fit_reply
 from bot.services import Services
 from bot.store import LockTimeout, StoreUnavailable
 
@@ -107,7 +108,7 @@ def handle(services: Services, message: Incoming) -> str:
 def _converse(services: Services, message: Incoming) -> Outcome:
     store = services.store
     state = store.load_state(message.user)
-    outcome = services.route(state, message, services.context())
+    outcome = fit_reply(services.route(state, message, services.context()))
     store.save_state(message.user, outcome.state)
     if outcome.effects:
         outcome = run_effects(services, message, outcome)
@@ -118,7 +119,7 @@ def _converse(services: Services, message: Incoming) -> Outcome:
 
 def _degraded(services: Services, message: Incoming) -> Outcome:
     """Without Redis: answer what needs no memory (FAQ, commands); refuse to start flows."""
-    outcome = services.route({}, message, services.context())
+    outcome = fit_reply(services.route({}, message, services.context()))
     if outcome.state or any(e.kind != "record_unanswered" for e in outcome.effects):
         text = DEGRADED_TEXT.format(hotline=services.config.service.hotline)
         return Outcome(state={}, replies=(text,))

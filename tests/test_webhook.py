@@ -264,6 +264,7 @@ def test_cdata_terminator_and_control_characters_give_well_formed_xml(tmp_path: 
     reply = bot.sim.post(body)
     assert reply.status == 200 and reply.text == "you said: a]]>b<c>&d\tend"
     # control characters straight from a handler are dropped, not emitted as invalid XML
+    (tmp_path / "2").mkdir()
     bot2 = Bot(tmp_path / "2", route=lambda s, m, c: Outcome(state=s, replies=(nasty,)))
     reply = bot2.sim.post(bot2.sim.text("u1", "x"))
     assert reply.status == 200 and reply.text == "a]]>b<c>&dend"
