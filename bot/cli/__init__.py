@@ -44,3 +44,24 @@ from bot.cli.serve import serve  # noqa: E402
 
 main.add_command(serve)
 main.add_command(chat)
+
+from bot.cli.qr import qr  # noqa: E402
+
+main.add_command(qr)
+
+
+from bot.cli.faq import faq  # noqa: E402
+
+main.add_command(faq)
+
+from bot.cli.db import db  # noqa: E402
+from bot.cli.members import members  # noqa: E402
+from bot.cli.stations import stations  # noqa: E402
+
+main.add_command(db)
+main.add_command(members)
+main.add_command(stations)
+
+from bot.cli.menu import menu  # noqa: E402
+
+main.add_command(menu)

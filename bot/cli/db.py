@@ -1,0 +1,80 @@
+"""``unionbot db``: the registry's schema (Alembic migrations packaged in ``bot/migrations``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.cli import config_option, load
+from bot.config import Config
+from bot.privacy import KeyConfigError
+from bot.registry import Registry, RegistryError, alembic_config
+
+
+def open_registry(config: Config) -> Registry:
+    """The registry for ``config``, or one line on stderr and exit 1 (bad key, bad URL)."""
+    try:
+        return Registry.from_config(config)
+    except (KeyConfigError, RegistryError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # a malformed URL, a missing driver: sqlalchemy's ArgumentError & co
+        raise click.ClickException(f"database.url: {exc}") from None
+
+
+def safe_url(config: Config) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(config.database.url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database.url>"
+
+
+@click.group()
+def db() -> None:
+    """The registry database: create and migrate its schema."""
+
+
+@db.command()
+@config_option
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.option("--sql", "offline", is_flag=True, help="Print the SQL instead of running it (for a DBA).")
+def upgrade(config_path: str | None, revision: str, offline: bool) -> None:
+    """Create or migrate the registry schema to the latest version (safe to run again)."""
+    config = load(config_path)
+    if offline:
+        from alembic import command
+
+        cfg = alembic_config(config.database.url)
+        cfg.output_buffer = sys.stdout
+        command.upgrade(cfg, revision, sql=True)
+        return
+    registry = open_registry(config)
+    try:
+        before = registry.current_revision()
+        registry.upgrade(revision)
+        after = registry.current_revision()
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        registry.close()
+    where = safe_url(config)
+    if before == after:
+        click.echo(f"{where}: already at revision {after}")
+    else:
+        click.echo(f"{where}: upgraded {before or '(empty)'} -> {after}")
+
+
+@db.command()
+@config_option
+def current(config_path: str | None) -> None:
+    """Print the schema revision the database is at."""
+    config = load(config_path)
+    registry = open_registry(config)
+    try:
+        click.echo(f"{safe_url(config)}: {registry.current_revision() or '(empty: run `unionbot db upgrade`)'}")
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        registry.close()

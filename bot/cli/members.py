@@ -1,0 +1,380 @@
+"""``unionbot members``: review applications, export the roster, rotate the ID-number key.
+
+Everything printed or exported shows names, phones and ID numbers masked, except
+``members export --full``, which is written to the audit trail of every member it contains.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import getpass
+import os
+import sys
+import unicodedata
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
+
+import click
+
+from bot.cli import config_option, load
+from bot.cli.db import open_registry
+from bot.config import Config
+from bot.privacy import generate_key
+from bot.registry import InvalidTransition, MemberNotFound, Registry, RegistryError
+
+Notifier = Callable[[dict[str, Any]], bool]
+"""Sends the worker ``member["message"]`` (a customer-service text to ``member["openid"]``);
+returns False when WeChat refuses (48 h window closed). Raises on other failures."""
+
+notifier_factory: Callable[[Config], Notifier | None] | None = None
+"""Set by whoever wires the WeChat API: builds the notifier from the config. Tests (and callers)
+can instead pass ``obj={"notifier": fn}`` to the click context."""
+
+STATUS_LABELS = {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过"}
+PROGRESS_EVERY = 1000
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in a bare container
+        user = "unknown"
+    return os.environ.get("UNIONBOT_ACTOR") or f"cli:{user}"
+
+
+def actor_option(fn: F) -> F:
+    return click.option("--actor", default=default_actor, show_default="cli:<login name>",
+                        help="Who is acting, for the audit trail (or $UNIONBOT_ACTOR).")(fn)
+
+
+def registry_errors(fn: F) -> F:
+    """Registry failures become one line on stderr and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (MemberNotFound, InvalidTransition) as exc:
+            raise click.ClickException(str(exc)) from None
+        except RegistryError as exc:  # RegistryUnavailable included
+            raise click.ClickException(str(exc)) from None
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open(config_path: str | None) -> tuple[Config, Registry]:
+    config = load(config_path)
+    return config, open_registry(config)
+
+
+# -- notification -------------------------------------------------------------------------------
+
+
+def status_message(member: dict[str, Any], config: Config) -> str:
+    """The text the worker receives about the decision on their application."""
+    union = config.service.union_name
+    if member["status"] == "approved":
+        return (f"您的入会申请已审核通过，欢迎加入{union}！会员号：{member['number']}。"
+                f"回复“我的会员”可随时查看。")
+    reason = member.get("reason") or "信息不完整或不符合入会条件"
+    return (f"很抱歉，您的入会申请未通过审核。原因：{reason}。"
+            f"如有疑问请拨打{config.service.hotline}，或回复“人工”咨询。")
+
+
+def notify_status_change(member: dict[str, Any], config: Config, notifier: Notifier | None = None,
+                         registry: Registry | None = None) -> bool:
+    """Tell the worker about an approval or rejection; True if the message went out.
+
+    A no-op (with a note) when ``wechat.app_id`` is empty or no notifier is wired. Outcomes are
+    written to the member's audit trail (``notified`` / ``notify_failed``) when ``registry`` is given.
+    """
+    if not config.wechat.app_id:
+        click.echo("note: wechat.app_id is not set, so the worker was not notified", err=True)
+        return False
+    if notifier is None:
+        click.echo("note: no WeChat notifier is wired, so the worker was not notified", err=True)
+        return False
+    payload = dict(member, message=status_message(member, config))
+    try:
+        sent = bool(notifier(payload))
+        detail = "" if sent else "outside the 48 h customer-service window"
+    except Exception as exc:  # the decision stands; only the message failed
+        sent, detail = False, f"error: {type(exc).__name__}: {exc}"[:200]
+    if registry is not None:
+        registry.record_event(member["number"], "notified" if sent else "notify_failed", "wechat", detail)
+    if sent:
+        click.echo("worker notified by WeChat message")
+    else:
+        click.echo(f"note: worker not notified ({detail}); they see the result under 我的会员", err=True)
+    return sent
+
+
+def _notifier(config: Config) -> Notifier | None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and isinstance(ctx.obj, dict) and "notifier" in ctx.obj:
+        return ctx.obj["notifier"]  # type: ignore[no-any-return]
+    return notifier_factory(config) if notifier_factory is not None else None
+
+
+# -- output helpers -----------------------------------------------------------------------------
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _local(iso: str, registry: Registry) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(registry.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _since(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-03-01", param_hint="--since") from None
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+@click.group()
+def members() -> None:
+    """Members and applications (入会申请): review, export, key rotation."""
+
+
+@members.command("list")
+@config_option
+@click.option("--status", type=click.Choice(list(STATUS_LABELS)), help="Only this status.")
+@click.option("--station", help="Only members who joined at this station code.")
+@click.option("--since", help="Only applications from this date on (YYYY-MM-DD, local time).")
+@registry_errors
+def list_(config_path: str | None, status: str | None, station: str | None, since: str | None) -> None:
+    """Applications and members, oldest first, personal data masked."""
+    _, registry = _open(config_path)
+    try:
+        rows = registry.list_members(status=status, station=station, since=_since(since))
+        table = [[m["number"], STATUS_LABELS[m["status"]], m["name_masked"], m["phone_masked"],
+                  m["id_number_masked"], m["station_code"] or "-", _local(m["created_at"], registry)]
+                 for m in rows]
+    finally:
+        registry.close()
+    if table:
+        click.echo(_table(["会员号", "状态", "姓名", "手机", "身份证号", "驿站", "申请时间"], table))
+    click.echo(f"{len(table)} member(s)", err=True)
+
+
+@members.command()
+@config_option
+@click.argument("number")
+@registry_errors
+def show(config_path: str | None, number: str) -> None:
+    """One member (masked) and their audit trail."""
+    _, registry = _open(config_path)
+    try:
+        m = registry.get(number)
+        events = registry.events(number)
+    finally:
+        registry.close()
+    station = f"{m['station_code']} {m['station_name'] or ''}".strip() if m["station_code"] else "-"
+    for label, value in (("会员号", m["number"]), ("状态", STATUS_LABELS[m["status"]]),
+                         ("说明", m["reason"] or "-"), ("姓名", m["name_masked"]),
+                         ("手机", m["phone_masked"]), ("身份证号", m["id_number_masked"]),
+                         ("性别", m["gender"] or "-"), ("职业", m["occupation"] or "-"),
+                         ("单位/平台", m["employer"] or "-"), ("驿站", station),
+                         ("申请时间", _local(m["created_at"], registry))):
+        click.echo(f"{label}: {value}")
+    click.echo("audit trail:")
+    for e in events:
+        detail = f"  {e['detail']}" if e["detail"] else ""
+        click.echo(f"  {_local(e['at'], registry)}  {e['action']}  by {e['actor']}{detail}")
+
+
+def _decide(config_path: str | None, number: str, action: str, actor: str, reason: str | None) -> None:
+    config, registry = _open(config_path)
+    try:
+        if action == "approve":
+            member = registry.approve(number, actor, reason)
+        else:
+            member = registry.reject(number, actor, reason or "")
+        label = STATUS_LABELS[member["status"]]
+        if not member["changed"]:
+            click.echo(f"{member['number']} {member['name_masked']} is already {label}; nothing changed")
+            return
+        click.echo(f"{member['number']} {member['name_masked']}: {label}"
+                   + (f" ({member['reason']})" if member["reason"] else ""))
+        notify_status_change(member, config, _notifier(config), registry)
+    finally:
+        registry.close()
+
+
+@members.command()
+@config_option
+@click.argument("number")
+@click.option("--reason", help="Optional note, kept in the audit trail.")
+@actor_option
+@registry_errors
+def approve(config_path: str | None, number: str, reason: str | None, actor: str) -> None:
+    """Approve the application NUMBER (e.g. GH2026000123) and tell the worker."""
+    _decide(config_path, number, "approve", actor, reason)
+
+
+@members.command()
+@config_option
+@click.argument("number")
+@click.option("--reason", required=True, help="Why; the worker is told this.")
+@actor_option
+@registry_errors
+def reject(config_path: str | None, number: str, reason: str, actor: str) -> None:
+    """Reject the application NUMBER with a reason and tell the worker."""
+    _decide(config_path, number, "reject", actor, reason)
+
+
+EXPORT_COLUMNS = [
+    ("会员号", "number"), ("状态", "status"), ("姓名", "name"), ("性别", "gender"), ("出生日期", "birth_date"),
+    ("手机号", "phone"), ("身份证号", "id_number"), ("职业", "occupation"), ("工作单位/平台", "employer"),
+    ("驿站编号", "station_code"), ("驿站", "station_name"), ("申请时间", "created_at"), ("审核说明", "reason"),
+]
+
+
+def _export_row(m: dict[str, Any], full: bool, registry: Registry) -> list[str]:
+    values = dict(m)
+    values["status"] = STATUS_LABELS[m["status"]]
+    values["created_at"] = _local(m["created_at"], registry)
+    if not full:
+        values["name"], values["phone"], values["id_number"] = (
+            m["name_masked"], m["phone_masked"], m["id_number_masked"])
+    return [_cell(values.get(key)) for _, key in EXPORT_COLUMNS]
+
+
+def _cell(value: Any) -> str:
+    """Text for a spreadsheet cell; never a formula (a worker could type one into a form)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@members.command()
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--status", type=click.Choice(list(STATUS_LABELS)), help="Only this status.")
+@click.option("--station", help="Only members who joined at this station code.")
+@click.option("--since", help="Only applications from this date on (YYYY-MM-DD, local time).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Output file (default members-YYYYMMDD.FORMAT; '-' for stdout, csv only).")
+@click.option("--full", is_flag=True, help="Names, phones and ID numbers in full (recorded in the audit trail).")
+@actor_option
+@registry_errors
+def export(config_path: str | None, fmt: str, status: str | None, station: str | None, since: str | None,
+           out: str | None, full: bool, actor: str) -> None:
+    """Export members to CSV (UTF-8, opens in Excel) or XLSX; masked unless --full."""
+    _, registry = _open(config_path)
+    try:
+        since_date = _since(since)
+        out = out or f"members-{dt.datetime.now(registry.tz):%Y%m%d}.{fmt}"
+        if out == "-" and fmt == "xlsx":
+            raise click.UsageError("xlsx cannot go to stdout; give --out FILE")
+        total = registry.count_members(status=status, station=station, since=since_date)
+        rows = registry.iter_members(status=status, station=station, since=since_date, full=full)
+        exported: list[str] = []
+
+        def tracked() -> Iterator[list[str]]:
+            for m in rows:
+                exported.append(m["number"])
+                if total >= PROGRESS_EVERY and len(exported) % PROGRESS_EVERY == 0:
+                    click.echo(f"exported {len(exported)}/{total}", err=True)
+                yield _export_row(m, full, registry)
+
+        headers = [label for label, _ in EXPORT_COLUMNS]
+        try:
+            if fmt == "csv":
+                _write_csv(out, headers, tracked(), full)
+            else:
+                _write_xlsx(out, headers, tracked(), full)
+        finally:
+            if full and exported:  # whatever left the database is on record, even if writing failed
+                registry.record_export(exported, actor, f"{fmt} export to {out}")
+    finally:
+        registry.close()
+    what = "in full (recorded in the audit trail)" if full else "names, phones and ID numbers masked"
+    click.echo(f"exported {len(exported)} member(s) to {'stdout' if out == '-' else out}, {what}", err=True)
+
+
+def _private_file(path: str, full: bool, binary: bool) -> IO[Any]:
+    """Open for writing; a full export is readable by its owner only."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(path, flags, 0o600 if full else 0o644)
+    if full:
+        os.chmod(path, 0o600)
+    return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+
+
+def _write_csv(out: str, headers: list[str], rows: Iterator[list[str]], full: bool) -> None:
+    if out == "-":
+        stream = sys.stdout
+        writer = csv.writer(stream)
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return
+    with _private_file(out, full, binary=False) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        writer.writerows(rows)
+
+
+def _write_xlsx(out: str, headers: list[str], rows: Iterator[list[str]], full: bool) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("会员")
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)  # strings stay text: ID numbers keep every digit
+    with _private_file(out, full, binary=True) as handle:
+        workbook.save(handle)
+
+
+@members.command()
+@config_option
+@click.option("--batch", default=200, show_default=True, help="Rows per transaction.")
+@registry_errors
+def rekey(config_path: str | None, batch: int) -> None:
+    """Re-encrypt every ID number with registry.id_key and recompute the duplicate-check hashes.
+
+    Rotation: set the new key as registry.id_key, list the old one in registry.old_id_keys, run
+    this, then drop the old key. Safe to run again; rows already on the new key are skipped.
+    """
+    _, registry = _open(config_path)
+    try:
+        report = registry.rekey(batch=batch, actor=default_actor())
+    finally:
+        registry.close()
+    click.echo(f"rekeyed {report.rekeyed}, already current {report.current}")
+    if report.failed:
+        shown = ", ".join(report.failed[:10]) + (" …" if len(report.failed) > 10 else "")
+        raise click.ClickException(
+            f"{len(report.failed)} member(s) cannot be decrypted with any configured key ({shown}); "
+            "add the key they were written with to registry.old_id_keys and run rekey again")
+
+
+@members.command()
+def keygen() -> None:
+    """Print a new random key for registry.id_key."""
+    click.echo(generate_key())
+    click.echo("put it in registry.id_key or UNIONBOT_REGISTRY_ID_KEY; keep a copy offline "
+               "(without it the ID numbers cannot be read)", err=True)
+

@@ -1,0 +1,76 @@
+"""``unionbot stations``: import knowledge/stations.yaml into the registry and the geo index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.cli import config_option, load
+from bot.cli.db import open_registry
+from bot.registry import RegistryError
+from bot.stations import StationsError, import_stations
+from bot.store import Store
+
+
+@click.group()
+def stations() -> None:
+    """Worker stations (职工驿站)."""
+
+
+@stations.command("import")
+@config_option
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def import_(config_path: str | None, file: str | None) -> None:
+    """Load FILE (default: <knowledge.dir>/stations.yaml) and print what changed.
+
+    Stations missing from the file are deactivated, never deleted. A file with errors changes
+    nothing; each error is printed as file:line: message.
+    """
+    config = load(config_path)
+    path = Path(file) if file else Path(config.knowledge.dir) / "stations.yaml"
+    store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+    registry = open_registry(config)
+    try:
+        report = import_stations(registry, store, path)
+        names = {s["code"]: s["name"] for s in registry.stations(active_only=False)}
+    except StationsError as exc:
+        for line in exc.errors:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{path}: {len(exc.errors)} problem(s); nothing imported") from None
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        registry.close()
+    for mark, codes, note in (("+", report.added, ""), ("~", report.changed, ""),
+                              ("-", report.removed, " (deactivated)")):
+        for code in codes:
+            click.echo(f"{mark} {code} {names.get(code, '')}{note}")
+    click.echo(f"{path}: {len(report.added)} added, {len(report.changed)} changed, "
+               f"{len(report.unchanged)} unchanged, {len(report.removed)} removed")
+    if report.geo_error:
+        click.echo(f"warning: geo index not rebuilt ({report.geo_error}); "
+                   "the bot rebuilds it from the database when it next answers a location", err=True)
+    elif store.embedded:
+        click.echo("note: store.url is memory://, so this geo index lived in this command only; "
+                   "the bot builds its own from the database on first use", err=True)
+    else:
+        click.echo(f"geo index: {report.indexed} active stations")
+
+
+@stations.command("list")
+@config_option
+@click.option("--all", "show_all", is_flag=True, help="Include deactivated stations.")
+def list_(config_path: str | None, show_all: bool) -> None:
+    """List the stations in the registry."""
+    registry = open_registry(load(config_path))
+    try:
+        rows = registry.stations(active_only=not show_all)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        registry.close()
+    for s in rows:
+        flag = "" if s["active"] else "  [停用]"
+        click.echo(f"{s['code']}  {s['name']}  {s['address']}  {s['hours']}{flag}")
+    click.echo(f"{len(rows)} station(s)", err=True)
