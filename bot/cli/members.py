@@ -28,9 +28,6 @@ Notifier = Callable[[dict[str, Any]], bool]
 """Sends the worker ``member["message"]`` (a customer-service text to ``member["openid"]``);
 returns False when WeChat refuses (48 h window closed). Raises on other failures."""
 
-notifier_factory: Callable[[Config], Notifier | None] | None = None
-"""Set by whoever wires the WeChat API: builds the notifier from the config. Tests (and callers)
-can instead pass ``obj={"notifier": fn}`` to the click context."""
 
 STATUS_LABELS = {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过"}
 PROGRESS_EVERY = 1000
@@ -115,10 +112,29 @@ def notify_status_change(member: dict[str, Any], config: Config, notifier: Notif
 
 
 def _notifier(config: Config) -> Notifier | None:
+    """The click context's notifier (tests inject one), else a WeChat customer-service sender."""
     ctx = click.get_current_context(silent=True)
     if ctx is not None and isinstance(ctx.obj, dict) and "notifier" in ctx.obj:
         return ctx.obj["notifier"]  # type: ignore[no-any-return]
-    return notifier_factory(config) if notifier_factory is not None else None
+    if not (config.wechat.app_id and config.wechat.app_secret):
+        return None
+    return wechat_notifier(config)
+
+
+def wechat_notifier(config: Config) -> Notifier:
+    """Send the status message as a customer-service text, only inside WeChat's 48 h window."""
+    from bot.store import Store
+    from bot.wechat_api import WechatApi, within_service_window
+
+    store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+    api = WechatApi(config.wechat, store)
+
+    def notify(member: dict[str, Any]) -> bool:
+        if not within_service_window(store, member["openid"]):
+            return False
+        return api.send_text(member["openid"], member["message"])
+
+    return notify
 
 
 # -- output helpers -----------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""Messages the bot sends on its own, through the (fake) WeChat API: staff decisions, handover."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fake_wechat_api import FakeWechatApi
+
+from bot.app import create_app
+from bot.cli import main
+from bot.config import load_config
+from bot.services import Services
+from bot.simulator import Simulator, flask_transport
+
+ID_NUMBER = "11010519491231002X"
+
+
+@pytest.fixture
+def fake() -> FakeWechatApi:
+    with FakeWechatApi() as server:
+        yield server
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, fake: FakeWechatApi) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[wechat]\ntoken = "t"\napp_id = "{fake.app_id}"\napp_secret = "{fake.app_secret}"\n'
+        f'api_base = "{fake.base_url}"\napi_timeout = 2.0\n'
+        f'[store]\nurl = "memory://notify-{uuid.uuid4().hex}"\n'
+        f'[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n'
+        f'[knowledge]\ndir = "{Path(__file__).resolve().parent.parent / "knowledge"}"\n',
+        encoding="utf-8",
+    )
+    assert CliRunner().invoke(main, ["db", "upgrade", "--config", str(path)]).exit_code == 0
+    return path
+
+
+def sign_up(sim: Simulator, user: str) -> str:
+    for text in ["入会", "同意", "同意", f"张三 13812345678 {ID_NUMBER}", "3", "美团"]:
+        sim.post(sim.text(user, text))
+    card = sim.post(sim.text(user, "确认")).text
+    assert "GH" in card
+    return card.split("会员编号：")[1].split("\n")[0]
+
+
+def test_approval_is_sent_to_a_worker_who_wrote_within_48_hours(config_path: Path, fake: FakeWechatApi) -> None:
+    config = load_config(config_path, environ={})
+    app = create_app(config)
+    sim = Simulator(config.wechat, flask_transport(app))
+    number = sign_up(sim, "o-recent")
+    result = CliRunner().invoke(main, ["members", "approve", number, "--config", str(config_path)])
+    assert result.exit_code == 0, result.output
+    sent = [m for m in fake.messages if m["touser"] == "o-recent"]
+    assert len(sent) == 1 and "审核通过" in sent[0]["text"]["content"]
+    assert "已通过" in sim.post(sim.text("o-recent", "我的会员")).text
+
+
+def test_no_message_outside_the_window(config_path: Path, fake: FakeWechatApi) -> None:
+    config = load_config(config_path, environ={})
+    clock = [time.time()]
+    services = Services.from_config(config, clock=lambda: clock[0])
+    sim = Simulator(config.wechat, flask_transport(create_app(config, services)), clock=lambda: clock[0])
+    number = sign_up(sim, "o-old")
+    # the last message was three days ago: WeChat would refuse, so nothing is sent
+    services.store.set_value("last_interaction:o-old", repr(clock[0] - 3 * 86400))
+    result = CliRunner().invoke(main, ["members", "reject", number, "--reason", "信息不全", "--config", str(config_path)])
+    assert result.exit_code == 0, result.output
+    assert "not notified" in result.output
+    assert not [m for m in fake.messages if m["touser"] == "o-old"]
+
+
+def test_handover_to_a_person_uses_transfer_and_sends_the_hotline(config_path: Path, fake: FakeWechatApi) -> None:
+    config = load_config(config_path, environ={})
+    sim = Simulator(config.wechat, flask_transport(create_app(config)))
+    reply = sim.post(sim.text("o-help", "人工"))
+    assert reply.msg_type == "transfer_customer_service"
+    deadline = time.monotonic() + 5
+    while not fake.messages and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fake.messages and fake.messages[0]["touser"] == "o-help"
+    assert "12351" in fake.messages[0]["text"]["content"]
+
+
+def test_handover_without_api_answers_in_text(config_path: Path) -> None:
+    config = load_config(config_path, environ={})
+    config = replace(config, wechat=replace(config.wechat, app_id="", app_secret=""))
+    sim = Simulator(config.wechat, flask_transport(create_app(config)))
+    reply = sim.post(sim.text("o-help", "人工"))
+    assert reply.msg_type == "text" and "12351" in reply.text
