@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import time
 
@@ -35,14 +36,15 @@ def scene_of(code: str) -> str:
 def chat(config_path: str | None, url: str | None, user: str) -> None:
     """Chat with the bot as a worker would, without a WeChat account."""
     config = load(config_path)
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable; -v shows all
     if url:
         transport = http_transport(url)
     else:
         from bot.app import create_app
-        from bot.registry import Registry
+        from bot.cli.serve import prepare_embedded
 
-        if config.database.url.startswith("sqlite"):
-            Registry.from_config(config).upgrade()
+        prepare_embedded(config)
         transport = flask_transport(create_app(config))
     sim = Simulator(config.wechat, transport, clock=time.time)
     following: set[str] = set()

@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import click
 
 from bot.cli import config_option, load
+from bot.config import Config
 
 log = logging.getLogger(__name__)
+
+
+def prepare_embedded(config: Config) -> None:
+    """On the embedded SQLite default, set up what a production deploy does by hand.
+
+    Tables are migrated (``unionbot db upgrade``) and, while no station is loaded, the shipped
+    ``stations.yaml`` is imported (``unionbot stations import``), so a first try works at once.
+    """
+    if not config.database.url.startswith("sqlite"):
+        return
+    from bot.registry import Registry
+    from bot.stations import import_stations
+    from bot.store import Store
+
+    registry = Registry.from_config(config)
+    registry.upgrade()
+    stations_file = Path(config.knowledge.dir) / "stations.yaml"
+    if stations_file.exists() and not registry.stations():
+        store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+        report = import_stations(registry, store, stations_file)
+        log.info("embedded default: imported %d example stations from %s", len(report.added), stations_file)
+    registry.close()
 
 
 @click.command()
@@ -24,7 +48,6 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
     from gunicorn.app.base import BaseApplication
 
     from bot.app import create_app
-    from bot.registry import Registry
 
     config = load(config_path)
     if workers > 1 and config.store.url.startswith("memory://"):
@@ -32,8 +55,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
             "--workers > 1 needs a shared store: memory:// lives inside one process. "
             "Set [store] url = \"redis://…\" (or UNIONBOT_STORE_URL) or run with one worker."
         )
-    if config.database.url.startswith("sqlite"):
-        Registry.from_config(config).upgrade()  # the embedded default migrates itself
+    prepare_embedded(config)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
