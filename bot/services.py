@@ -116,14 +116,14 @@ class Services:
             stations=self._stations,
         )
 
-    def after_message(self, message: Incoming) -> None:
+    def after_message(self, message: Incoming, store: Store) -> None:
         """Note the worker's last message: customer-service messages are allowed for 48 h after it.
 
         Only messages the worker sends open that window; follows, scans and menu clicks allow just
         a few messages within a minute, too short for a staff decision to use.
         """
         if message.kind != "event":
-            record_interaction(self.store, message.user, self.clock())
+            record_interaction(store, message.user, self.clock())
 
     def send_later(self, openid: str, text: str) -> None:
         """Send a customer-service text without holding up the reply WeChat is waiting for."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import fakeredis
@@ -44,6 +46,22 @@ def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30)
 
 
+_RELEASE_LOCK = """
+if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message being handled: its dedup key is claimed and its user is locked by ``token``."""
+
+    user: str
+    message_key: str
+    token: str
+    state: State
+
+
 class Store:
     """All keys this project keeps in Redis, under one prefix."""
 
@@ -52,6 +70,7 @@ class Store:
         self.prefix = prefix
         self.state_ttl = state_ttl
         self.embedded = isinstance(client, fakeredis.FakeRedis)
+        self._release = client.register_script(_RELEASE_LOCK)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "unionbot:", state_ttl: int = 1800) -> Store:
@@ -69,15 +88,7 @@ class Store:
     # -- conversation state ------------------------------------------------------------------
 
     def load_state(self, user: str) -> State:
-        raw = self._call(self.redis.get, self.key("state", user))
-        if not raw:
-            return {}
-        try:
-            state = json.loads(raw)
-        except ValueError:
-            log.warning("discarding unreadable state for user %s", user)
-            return {}
-        return state if isinstance(state, dict) else {}
+        return _decode_state(user, self._call(self.redis.get, self.key("state", user)))
 
     def save_state(self, user: str, state: State) -> None:
         """Save with a fresh idle TTL; an empty state deletes the key."""
@@ -111,6 +122,58 @@ class Store:
             if body is not None or time.monotonic() >= deadline:
                 return body
             time.sleep(poll)
+
+    # -- a conversation turn: two round trips per message -----------------------------------------
+
+    def begin_turn(self, user: str, message_key: str, lock_ttl: float = 10.0, wait: float = 4.0) -> Turn | None:
+        """Claim the message, lock the user and read their state, in one round trip when nobody waits.
+
+        ``None`` means the message was claimed before: a WeChat retry, to be answered with the
+        first delivery's reply. The state read counts only if our lock was taken, since the commands
+        run in order and nobody else writes a locked user's state. Raises :class:`LockTimeout` after
+        ``wait`` seconds behind another message of the same user (the claim is released, so a retry
+        runs).
+        """
+        token = secrets.token_hex(8)
+        lock_key, state_key = self.key("lock", "user", user), self.key("state", user)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.key("seen", message_key), b"1", nx=True, ex=300)
+        pipe.set(lock_key, token, nx=True, px=int(lock_ttl * 1000))
+        pipe.get(state_key)
+        first, locked, raw = self._call(pipe.execute)
+        if not first:
+            if locked:
+                self._call(self._release, keys=[lock_key], args=[token])
+            return None
+        deadline = time.monotonic() + wait
+        while not locked:
+            if time.monotonic() >= deadline:
+                self.release_claim(message_key)
+                raise LockTimeout(user)
+            time.sleep(0.01)
+            locked = self._call(self.redis.set, lock_key, token, nx=True, px=int(lock_ttl * 1000))
+            if locked:
+                raw = self._call(self.redis.get, state_key)
+        return Turn(user, message_key, token, _decode_state(user, raw))
+
+    def finish_turn(self, turn: Turn, state: State, reply: bytes,
+                    also: Callable[[Store], None] | None = None) -> None:
+        """Save the state and the reply (for retries), run ``also``'s writes, unlock: one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        batch = Store(pipe, self.prefix, self.state_ttl)
+        batch.save_state(turn.user, state)
+        batch.save_reply(turn.message_key, reply)
+        if also is not None:
+            also(batch)
+        self._release(keys=[self.key("lock", "user", turn.user)], args=[turn.token], client=pipe)
+        self._call(pipe.execute)
+
+    def abandon_turn(self, turn: Turn) -> None:
+        """Unlock and forget the claim of a turn that failed, so WeChat's retry runs it again."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(self.key("seen", turn.message_key))
+        self._release(keys=[self.key("lock", "user", turn.user)], args=[turn.token], client=pipe)
+        self._call(pipe.execute)
 
     # -- locks ---------------------------------------------------------------------------------
 
@@ -195,7 +258,19 @@ class Store:
     # ------------------------------------------------------------------------------------------
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a redis-py call; connection failures become :class:`StoreUnavailable`."""
         try:
             return fn(*args, **kwargs)
         except redis.RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
+
+
+def _decode_state(user: str, raw: bytes | None) -> State:
+    if not raw:
+        return {}
+    try:
+        state = json.loads(raw)
+    except ValueError:
+        log.warning("discarding unreadable state for user %s", user)
+        return {}
+    return state if isinstance(state, dict) else {}

@@ -79,42 +79,37 @@ def handle(services: Services, message: Incoming) -> str:
     store = services.store
     key = dedup_key(message)
     try:
-        if not store.claim(key):
-            stored = store.wait_reply(key, RETRY_WAIT_SECONDS)
-            log.info("retry of %s answered from the first delivery", key)
-            return stored.decode("utf-8") if stored else "success"
+        turn = store.begin_turn(message.user, key)
+    except LockTimeout:
+        return render_text(message.user, message.account, BUSY_TEXT, int(services.clock()))
     except StoreUnavailable as exc:
         log.error("store unavailable, answering without conversation state: %s", exc)
         return _render(services, message, _degraded(services, message))
+    if turn is None:
+        try:
+            stored = store.wait_reply(key, RETRY_WAIT_SECONDS)
+        except StoreUnavailable:
+            stored = None
+        log.info("retry of %s answered from the first delivery", key)
+        return stored.decode("utf-8") if stored else "success"
     try:
-        with store.lock(f"user:{message.user}"):
-            reply = _render(services, message, _converse(services, message))
-            store.save_reply(key, reply.encode("utf-8"))
-            return reply
-    except LockTimeout:
-        store.release_claim(key)
-        return render_text(message.user, message.account, BUSY_TEXT, int(services.clock()))
+        outcome = fit_reply(services.route(turn.state, message, services.context()))
+        if outcome.effects:
+            store.save_state(message.user, outcome.state)  # effects run only once the state is safe
+            outcome = run_effects(services, message, outcome)
+        reply = _render(services, message, outcome)
+        store.finish_turn(turn, outcome.state, reply.encode("utf-8"),
+                          also=lambda batch: services.after_message(message, batch))
+        return reply
     except StoreUnavailable as exc:
         log.error("store failed mid-conversation, answering without state: %s", exc)
         return _render(services, message, _degraded(services, message))
     except Exception:
         log.exception("handler failed for %s", key)
         with contextlib.suppress(StoreUnavailable):
-            store.release_claim(key)
+            store.abandon_turn(turn)
         text = ERROR_TEXT.format(hotline=services.config.service.hotline)
         return render_text(message.user, message.account, text, int(services.clock()))
-
-
-def _converse(services: Services, message: Incoming) -> Outcome:
-    store = services.store
-    state = store.load_state(message.user)
-    outcome = fit_reply(services.route(state, message, services.context()))
-    store.save_state(message.user, outcome.state)
-    if outcome.effects:
-        outcome = run_effects(services, message, outcome)
-        store.save_state(message.user, outcome.state)
-    services.after_message(message)
-    return outcome
 
 
 def _degraded(services: Services, message: Incoming) -> Outcome:

@@ -6,6 +6,7 @@ import re
 
 from bot.conversation import Context, Incoming, Outcome, State
 
+_FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _PUNCTUATION = re.compile(r"[\s\u3000!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]<>《》]+")
 
 HUMAN_WORDS = frozenset({"人工", "转人工", "人工客服", "找人工", "真人", "客服", "人工服务", "找客服"})
@@ -16,8 +17,7 @@ MORE_WORDS = frozenset({"更多", "下文", "继续", "后面", "看全文"})
 
 def command_word(text: str) -> str:
     """The text reduced for exact command matching: no spaces, punctuation, case or full width."""
-    text = text.translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})
-    return _PUNCTUATION.sub("", text).lower()
+    return _PUNCTUATION.sub("", text.translate(_FULL_WIDTH)).lower()
 
 
 def help_text(ctx: Context) -> str:

@@ -88,3 +88,42 @@ def test_unreachable_redis_raises_store_unavailable() -> None:
         store.load_state("u1")
     with pytest.raises(StoreUnavailable), store.lock("x"):
         pass
+
+
+def test_turn_claims_locks_reads_and_saves(store: Store) -> None:
+    store.save_state("u1", {"flow": "join"})
+    turn = store.begin_turn("u1", "msg:10")
+    assert turn is not None and turn.state == {"flow": "join"}
+    assert store.begin_turn("u1", "msg:10") is None  # a retry: claimed already
+    with pytest.raises(LockTimeout):
+        store.begin_turn("u1", "msg:11", wait=0.05)  # same user, other message: waits on the lock
+    store.finish_turn(turn, {"flow": "join", "step": 2}, b"<xml>r</xml>",
+                      also=lambda batch: batch.set_value("extra", "1"))
+    assert store.load_state("u1") == {"flow": "join", "step": 2}
+    assert store.reply_for("msg:10") == b"<xml>r</xml>"
+    assert store.get_value("extra") == "1"
+    second = store.begin_turn("u1", "msg:11")  # unlocked, and the timed-out claim was released
+    assert second is not None and second.state == {"flow": "join", "step": 2}
+    store.abandon_turn(second)
+    third = store.begin_turn("u1", "msg:11")  # abandoned: the retry runs again
+    assert third is not None
+
+
+def test_turn_waits_for_the_lock_and_reads_the_state_saved_meanwhile(store: Store) -> None:
+    first = store.begin_turn("u2", "msg:20")
+    assert first is not None
+    timer = threading.Timer(0.05, store.finish_turn, args=(first, {"n": 1}, b"r1"))
+    timer.start()
+    second = store.begin_turn("u2", "msg:21", wait=5)
+    timer.join()
+    assert second is not None and second.state == {"n": 1}
+
+
+def test_a_stale_lock_holder_cannot_unlock_the_next_holder(store: Store) -> None:
+    first = store.begin_turn("u3", "msg:30", lock_ttl=0.05)
+    assert first is not None
+    second = store.begin_turn("u3", "msg:31", wait=5)  # first's lock expired
+    assert second is not None
+    store.finish_turn(first, {"late": True}, b"r")  # must not release second's lock
+    with pytest.raises(LockTimeout):
+        store.begin_turn("u3", "msg:32", wait=0.05)
