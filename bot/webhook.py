@@ -18,8 +18,17 @@ from flask import Blueprint, Response, current_app, request
 
 from bot.conversation import Incoming, Outcome
 from bot.effects import run_effects
-from bot.protocol import ProtocolError, Query, check_request, dedup_key, open_message, parse, render_text, \
-    render_transfer, seal
+from bot.protocol import (
+    ProtocolError,
+    Query,
+    check_request,
+    dedup_key,
+    open_message,
+    parse,
+    render_text,
+    render_transfer,
+    seal,
+)
 from bot.router import fit_reply
 from bot.services import Services
 from bot.store import LockTimeout, StoreUnavailable
