@@ -74,3 +74,22 @@ def test_several_workers_refuse_the_memory_store(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--workers", "2", "--config", str(write(tmp_path, ""))])
     assert result.exit_code == 1
     assert "memory://" in result.output and "redis://" in result.output
+
+
+def test_every_key_is_documented_in_the_example() -> None:
+    import re
+    import tomllib
+    from dataclasses import fields
+
+    from bot.config import Config
+
+    example = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    for section in fields(Config):
+        if section.name == "source":
+            continue
+        for key in fields(getattr(Config(), section.name)):
+            assert key.name in example[section.name], f"[{section.name}] {key.name} missing from config.example.toml"
+            # a comment explains it: on the line(s) above, or on its own line
+            assert re.search(rf"(#[^\n]*\n(?:\w+ = [^\n]*\n)?{key.name} =|\n{key.name} = [^\n]*#)", text), \
+                f"{key.name} has no comment"
