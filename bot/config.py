@@ -51,6 +51,8 @@ class DatabaseConfig:
 class KnowledgeConfig:
     dir: str = "knowledge"
     reload_interval: float = 2.0
+    semantic: str = "auto"
+    """The optional embedding signal: "auto" (use it when installed), "on" (require it), "off"."""
 
 
 @dataclass(frozen=True)
@@ -199,5 +201,7 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.state_ttl: must be a positive number of seconds")
     if "://" not in config.database.url:
         raise ConfigError(f"database.url: not a database URL: {config.database.url!r}")
+    if config.knowledge.semantic not in ("auto", "on", "off"):
+        raise ConfigError(f"knowledge.semantic: must be auto, on or off, got {config.knowledge.semantic!r}")
     if config.knowledge.reload_interval <= 0:
         raise ConfigError("knowledge.reload_interval: must be positive")

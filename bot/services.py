@@ -17,6 +17,7 @@ from typing import Any
 from bot.config import Config
 from bot.conversation import Context, Incoming, Outcome, State
 from bot.knowledge import KnowledgeSource
+from bot.matcher import Matcher
 from bot.registry import Registry, RegistryUnavailable
 from bot.stations import StationDirectory
 from bot.store import Store, StoreUnavailable
@@ -88,7 +89,9 @@ class Services:
         if store.embedded:
             log.warning("store.url is memory://: conversation state lives in this process only")
         registry = Registry.from_config(config)
-        knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval)
+        semantic = {"auto": None, "on": True, "off": False}[config.knowledge.semantic]
+        knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
+                                    matcher_factory=lambda k: Matcher(k, semantic=semantic))
         wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 

@@ -107,9 +107,6 @@ def handle(services: Services, message: Incoming) -> str:
             store.save_state(message.user, outcome.state)  # effects run only once the state is safe
             outcome = run_effects(services, message, outcome)
         reply = _render(services, message, outcome)
-        store.finish_turn(turn, outcome.state, reply.encode("utf-8"),
-                          also=lambda batch: services.after_message(message, batch))
-        return reply
     except StoreUnavailable as exc:
         log.error("store failed mid-conversation, answering without state: %s", exc)
         return _render(services, message, _degraded(services, message))
@@ -119,6 +116,12 @@ def handle(services: Services, message: Incoming) -> str:
             store.abandon_turn(turn)
         text = ERROR_TEXT.format(hotline=services.config.service.hotline)
         return render_text(message.user, message.account, text, int(services.clock()))
+    try:
+        store.finish_turn(turn, outcome.state, reply.encode("utf-8"),
+                          also=lambda batch: services.after_message(message, batch))
+    except StoreUnavailable as exc:  # the work is done (maybe a member written): still say so
+        log.error("answered %s but could not save the conversation: %s", key, exc)
+    return reply
 
 
 def _degraded(services: Services, message: Incoming) -> Outcome:
