@@ -1,0 +1,111 @@
+"""The real thing: `unionbot serve` in a subprocess (gunicorn, 2 workers, real Redis), spoken to over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import redis
+
+from bot.config import WechatConfig
+from bot.simulator import Simulator, http_transport
+
+ROOT = Path(__file__).resolve().parent.parent
+AES_KEY = base64.b64encode(bytes(range(1, 33))).decode()[:-1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WechatConfig]]:
+    redis_url = os.environ.get("UNIONBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis at {redis_url} unreachable (CI=true: a missing service is a failure): {exc}")
+        pytest.skip(f"Redis at {redis_url} unreachable: {exc}")
+    tmp = tmp_path_factory.mktemp("server")
+    prefix = f"test-server-{uuid.uuid4().hex[:8]}:"
+    wechat = WechatConfig(token="proc-token", app_id="wxprocess0000001", encoding_aes_key=AES_KEY, mode="safe")
+    config = tmp / "config.toml"
+    config.write_text(
+        f'[wechat]\ntoken = "{wechat.token}"\napp_id = "{wechat.app_id}"\nencoding_aes_key = "{AES_KEY}"\n'
+        f'mode = "safe"\n[store]\nurl = "{redis_url}"\nkey_prefix = "{prefix}"\n'
+        f'[database]\nurl = "sqlite:///{tmp / "bot.db"}"\n[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
+        encoding="utf-8",
+    )
+    env = dict(os.environ, UNIONBOT_CONFIG=str(config))
+    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=tmp, check=True,
+                   capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+            time.sleep(0.2)
+    try:
+        yield url, wechat
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+
+
+def test_safe_mode_messages_and_hostile_input_over_http(server: tuple[str, WechatConfig]) -> None:
+    url, wechat = server
+    sim = Simulator(wechat, http_transport(url))
+    assert sim.verify("proc-echo").body == b"proc-echo"
+    help_reply = sim.post(sim.text("proc-user", "帮助"))
+    assert help_reply.status == 200 and "入会" in help_reply.text and b"<Encrypt>" in help_reply.body
+
+    transport = http_transport(url)
+    params, body = sim.query(sim.text("proc-user", "x"))
+    forged = dict(params, msg_signature="0" * 40)
+    assert transport("POST", "/wechat?" + urlencode(forged), body.encode())[0] == 403
+    assert transport("POST", "/wechat?" + urlencode(params), b"<xml>" + b"x" * 70_000 + b"</xml>")[0] == 413
+    plain_params, _ = sim.query("", encrypt=False)
+    assert transport("POST", "/wechat?" + urlencode(plain_params), b"<!DOCTYPE x [<!ENTITY a 'b'>]><xml/>")[0] == 400
+    # and the next good message is answered normally
+    assert sim.post(sim.text("proc-user", "帮助")).text == help_reply.text
+
+
+def test_retry_across_workers_gets_the_same_reply(server: tuple[str, WechatConfig]) -> None:
+    url, wechat = server
+    sim = Simulator(wechat, http_transport(url))
+    body = sim.text("proc-retry", "怎么入会", msg_id=987654321)
+    replies = {sim.post(body).text for _ in range(4)}  # the 2 workers share dedup through Redis
+    assert len(replies) == 1 and replies.pop()
+
+
+def test_signup_state_is_shared_by_both_workers(server: tuple[str, WechatConfig]) -> None:
+    url, wechat = server
+    sim = Simulator(wechat, http_transport(url))
+    steps = [sim.subscribe("proc-join", "join:ST001"), sim.text("proc-join", "同意"), sim.text("proc-join", "同意")]
+    replies = [sim.post(step).text for step in steps]
+    assert "同意" in replies[0] and "姓名" in replies[2]
