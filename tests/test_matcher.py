@@ -118,3 +118,24 @@ def test_explain_lists_components(matcher: Matcher) -> None:
 
 def test_empty_knowledge_matches_nothing() -> None:
     assert Matcher(Knowledge.from_entries([])).match("入会").outcome == "none"
+
+
+def test_decision_model_explains_its_probability(matcher: Matcher) -> None:
+    """The lexical answer decision is the calibrated model; explain shows its probability."""
+    from bot.matcher import DECISION_FEATURES, DECISION_WEIGHTS, Params
+
+    assert len(DECISION_WEIGHTS) == len(DECISION_FEATURES)
+    m = Matcher(KNOWLEDGE, semantic=False)
+    info = m.explain("退会")
+    assert info["outcome"] == "answer" and 0.0 <= info["candidates"][0]["p_answer"] <= 1.0
+    # the old hand rule stays available for comparison
+    rule = Matcher(KNOWLEDGE, Params(decision="rule"), semantic=False)
+    assert rule.match("退会").outcome == "answer"
+    assert rule.match("明天天气咋样").outcome == "none"
+
+
+def test_decision_sample_for_calibration() -> None:
+    m = Matcher(KNOWLEDGE, semantic=False)
+    s = m.decision_sample("会费怎么交")
+    assert s is not None and s["best"] == "member.dues" and len(s["features"]) == 5
+    assert m.decision_sample("qwer") is None

@@ -1,0 +1,201 @@
+"""Fit the lexical matcher's answer decision (a small logistic model) from evaluation cases.
+
+    .venv/bin/python bench/calibrate_matcher.py KNOWLEDGE_DIR CASES.yaml [KNOWLEDGE_DIR CASES.yaml …]
+
+With no arguments it uses the public dev set (../shared/eval/dev) and tests/cases_shipped.yaml over
+knowledge/. For every case it runs the lexical matcher (no semantic signal) up to the decision and
+records the features of the best entry (bot.matcher.DECISION_FEATURES) and whether that entry is
+the expected one (an out-of-scope case is always a "no"). Then:
+
+1. leave-entries-out cross-validation: the (knowledge, entry) pairs are split into folds, each
+   out-of-scope case goes to a random fold, and every case is scored by a model fitted without
+   its fold, i.e. without any case about its entry (repeated over several seeds);
+2. the threshold: the lowest probability at which the pooled cross-validated predictions keep
+   wrong <= --max-wrong and oos_rejected >= --min-oos-rejected (lowest = most direct answers);
+3. each case set scored by a model fitted on the others only (transfer to unseen knowledge);
+4. the final model fitted on everything, printed as constants to paste into bot/matcher.py.
+
+Plain Python (no numpy): L2-regularised logistic regression by Newton's method on standardised
+features; the printed coefficients are for the raw features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("UNIONBOT_SEMANTIC", "off")
+
+from bot.cli.faq import load_cases  # noqa: E402
+from bot.knowledge import load_knowledge  # noqa: E402
+from bot.matcher import DECISION_FEATURES, Matcher, answer_probability  # noqa: E402
+
+
+def samples(knowledge_dir: str, cases_file: str) -> list[dict]:
+    k = load_knowledge(knowledge_dir)
+    m = Matcher(k, semantic=False)
+    out = []
+    for c in load_cases(cases_file, k.by_id):
+        s = m.decision_sample(c.q) or {"features": None, "best": None, "suggest": [], "none": True,
+                                       "near_miss": False}
+        s.update(q=c.q, expect=c.expect, set=cases_file, group=(cases_file, c.expect) if c.expect else None)
+        s["label"] = 1.0 if c.expect and s["best"] == c.expect else 0.0
+        out.append(s)
+    return out
+
+
+# -- logistic regression ---------------------------------------------------------------------
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[piv] = m[piv], m[col]
+        for r in range(n):
+            if r != col and m[col][col]:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def fit(rows: list[tuple[tuple[float, ...], float]], l2: float) -> tuple[tuple[float, ...], float]:
+    """Raw-feature (weights, bias) of an L2-regularised logistic regression (bias unpenalised)."""
+    d = len(rows[0][0])
+    mean = [sum(x[j] for x, _ in rows) / len(rows) for j in range(d)]
+    sd = [math.sqrt(sum((x[j] - mean[j]) ** 2 for x, _ in rows) / len(rows)) or 1.0 for j in range(d)]
+    zs = [([1.0] + [(x[j] - mean[j]) / sd[j] for j in range(d)], y) for x, y in rows]
+    w = [0.0] * (d + 1)
+    for _ in range(50):
+        grad = [0.0] * (d + 1)
+        hess = [[0.0] * (d + 1) for _ in range(d + 1)]
+        for z, y in zs:
+            t = max(-30.0, min(30.0, sum(a * b for a, b in zip(w, z, strict=True))))
+            p = 1 / (1 + math.exp(-t))
+            for i in range(d + 1):
+                grad[i] += (p - y) * z[i]
+                for j in range(d + 1):
+                    hess[i][j] += p * (1 - p) * z[i] * z[j]
+        for i in range(1, d + 1):
+            grad[i] += l2 * w[i]
+            hess[i][i] += l2
+        step = _solve(hess, grad)
+        w = [a - b for a, b in zip(w, step, strict=True)]
+        if max(abs(s) for s in step) < 1e-8:
+            break
+    weights = tuple(w[j + 1] / sd[j] for j in range(d))
+    bias = w[0] - sum(w[j + 1] * mean[j] / sd[j] for j in range(d))
+    return weights, bias
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def figures(cases: list[dict], probs: list[float], threshold: float) -> dict[str, float]:
+    ins = [(c, p) for c, p in zip(cases, probs, strict=True) if c["expect"]]
+    oos = [(c, p) for c, p in zip(cases, probs, strict=True) if not c["expect"]]
+
+    def answered(c: dict, p: float) -> bool:
+        return c["features"] is not None and not c["none"] and not c["near_miss"] and p >= threshold
+
+    top1 = sum(answered(c, p) and c["label"] == 1 for c, p in ins)
+    wrong = sum(answered(c, p) and c["label"] == 0 for c, p in ins)
+    top3 = sum((c["label"] == 1) if answered(c, p) else (not c["none"] and c["expect"] in c["suggest"])
+               for c, p in ins)
+    rej = sum(not answered(c, p) for c, p in oos)
+    none = sum(c["none"] for c, _ in oos)
+    n, o = max(1, len(ins)), max(1, len(oos))
+    return {"top1": round(top1 / n, 4), "top3": round(top3 / n, 4), "wrong": round(wrong / n, 4),
+            "oos_rejected": round(rej / o, 4), "oos_none": round(none / o, 4)}
+
+
+def predict(model: tuple[tuple[float, ...], float], cases: list[dict]) -> list[float]:
+    w, b = model
+    return [answer_probability(c["features"], w, b) if c["features"] is not None else 0.0 for c in cases]
+
+
+def train_rows(cases: list[dict]) -> list[tuple[tuple[float, ...], float]]:
+    return [(c["features"], c["label"]) for c in cases if c["features"] is not None and not c["none"]]
+
+
+def cross_validate(cases: list[dict], folds: int, seeds: int, l2: float) -> tuple[list[dict], list[float]]:
+    """Pooled out-of-fold predictions, leave-entries-out, over ``seeds`` random splits."""
+    all_cases: list[dict] = []
+    all_probs: list[float] = []
+    groups = sorted({c["group"] for c in cases if c["group"]})
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        order = groups[:]
+        rng.shuffle(order)
+        fold_of = {g: i % folds for i, g in enumerate(order)}
+        fold = [fold_of[c["group"]] if c["group"] else rng.randrange(folds) for c in cases]
+        for f in range(folds):
+            train = [c for c, k in zip(cases, fold, strict=True) if k != f]
+            test = [c for c, k in zip(cases, fold, strict=True) if k == f]
+            model = fit(train_rows(train), l2)
+            all_cases += test
+            all_probs += predict(model, test)
+    return all_cases, all_probs
+
+
+def pick_threshold(cases: list[dict], probs: list[float], max_wrong: float, min_oos: float) -> float:
+    for t in [i / 100 for i in range(5, 100)]:
+        f = figures(cases, probs, t)
+        if f["wrong"] <= max_wrong and f["oos_rejected"] >= min_oos:
+            return t
+    return 0.99
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("pairs", nargs="*", help="KNOWLEDGE_DIR CASES.yaml, repeated")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--l2", type=float, default=1.0, help="ridge penalty on standardised features")
+    ap.add_argument("--max-wrong", type=float, default=0.02)
+    ap.add_argument("--min-oos-rejected", type=float, default=0.92)
+    args = ap.parse_args()
+    pairs = args.pairs or [str(ROOT.parent / "shared/eval/dev/knowledge"), str(ROOT.parent / "shared/eval/dev/cases.yaml"),
+                           str(ROOT / "knowledge"), str(ROOT / "tests/cases_shipped.yaml")]
+    if len(pairs) % 2:
+        ap.error("give KNOWLEDGE_DIR CASES.yaml pairs")
+    sets = {pairs[i + 1]: samples(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)}
+    cases = [c for s in sets.values() for c in s]
+    print(f"{len(cases)} cases, {sum(1 for c in cases if c['expect'])} in scope, "
+          f"{len({c['group'] for c in cases if c['group']})} entries; best entry right in "
+          f"{sum(c['label'] for c in cases):.0f}")
+
+    cv_cases, cv_probs = cross_validate(cases, args.folds, args.seeds, args.l2)
+    t = pick_threshold(cv_cases, cv_probs, args.max_wrong, args.min_oos_rejected)
+    print(f"leave-entries-out CV ({args.folds} folds x {args.seeds} seeds), threshold {t:.2f}:")
+    print("  pooled:", figures(cv_cases, cv_probs, t))
+    for name in sets:
+        idx = [i for i, c in enumerate(cv_cases) if c["set"] == name]
+        print(f"  {Path(name).parent.name}/{Path(name).name}:",
+              figures([cv_cases[i] for i in idx], [cv_probs[i] for i in idx], t))
+    if len(sets) > 1:
+        print("each set scored by a model fitted on the other sets only (same threshold):")
+        for name, held in sets.items():
+            model = fit(train_rows([c for c in cases if c["set"] != name]), args.l2)
+            print(f"  {Path(name).parent.name}/{Path(name).name}:", figures(held, predict(model, held), t))
+    weights, bias = fit(train_rows(cases), args.l2)
+    probs = predict((weights, bias), cases)
+    print("fitted on all cases (in-sample):", figures(cases, probs, t))
+    for name, held in sets.items():
+        print(f"  {Path(name).parent.name}/{Path(name).name}:", figures(held, predict((weights, bias), held), t))
+    print("\n# paste into bot/matcher.py")
+    print("# features:", ", ".join(DECISION_FEATURES))
+    print(f"DECISION_WEIGHTS: tuple[float, ...] = ({', '.join(f'{w:.3f}' for w in weights)})")
+    print(f"DECISION_BIAS: float = {bias:.3f}")
+    print(f"DECISION_THRESHOLD: float = {t:.2f}")
+
+
+if __name__ == "__main__":
+    main()
