@@ -263,11 +263,12 @@ class Registry:
         return cls(make_engine(url, connect_timeout=connect_timeout), cipher, **kwargs)
 
     @classmethod
-    def from_config(cls, config: Any, clock: Callable[[], dt.datetime] | None = None) -> Registry:
+    def from_config(cls, config: Any, clock: Callable[[], dt.datetime] | None = None,
+                    connect_timeout: float = 5.0) -> Registry:
         """From a :class:`bot.config.Config` (database.url and the registry section)."""
         reg = config.registry
         return cls.from_url(
-            config.database.url, IdCipher(reg.id_key, reg.old_id_keys),
+            config.database.url, IdCipher(reg.id_key, reg.old_id_keys), connect_timeout=connect_timeout,
             number_prefix=reg.number_prefix, timezone=reg.timezone, clock=clock,
         )
 
@@ -347,12 +348,15 @@ class Registry:
         for _attempt in range(5):
             try:
                 with self._session(write=True) as s:
-                    existing = s.scalar(sa.select(Member).where(Member.openid == app["openid"]))
+                    # one statement, one snapshot: two separate lookups could straddle a concurrent
+                    # commit of this very openid and mistake it for another account's ID number
+                    found = s.scalars(sa.select(Member).where(
+                        sa.or_(Member.openid == app["openid"], Member.id_hash.in_(hashes)))).all()
+                    existing = next((m for m in found if m.openid == app["openid"]), None)
                     if existing is not None:
                         return RegisterResult(self._to_dict(s, existing), created=False)
-                    other = s.scalar(sa.select(Member).where(Member.id_hash.in_(hashes)))
-                    if other is not None:
-                        return RegisterResult(None, conflict="id_taken", existing_number=other.number)
+                    if found:
+                        return RegisterResult(None, conflict="id_taken", existing_number=found[0].number)
                     now = self._now()
                     member = Member(
                         openid=app["openid"], name=app["name"], phone=app["phone"],

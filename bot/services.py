@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 Route = Callable[[State, Incoming, Context], Outcome]
 
+DATABASE_CONNECT_TIMEOUT = 2.0
+
 
 class _MembersOrNothing:
     """The registry as handlers see it: when the database is down, nobody is found (yet).
@@ -88,7 +90,8 @@ class Services:
         store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
         if store.embedded:
             log.warning("store.url is memory://: conversation state lives in this process only")
-        registry = Registry.from_config(config)
+        # WeChat waits 5 s for a reply: give up on an unreachable database well before that
+        registry = Registry.from_config(config, connect_timeout=DATABASE_CONNECT_TIMEOUT)
         semantic = {"auto": None, "on": True, "off": False}[config.knowledge.semantic]
         knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
                                     matcher_factory=lambda k: Matcher(k, semantic=semantic))

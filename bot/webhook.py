@@ -125,9 +125,13 @@ def handle(services: Services, message: Incoming) -> str:
 
 
 def _degraded(services: Services, message: Incoming) -> Outcome:
-    """Without Redis: answer what needs no memory (FAQ, commands); refuse to start flows."""
+    """Without Redis: answer what needs no memory (FAQ, commands); refuse to start flows.
+
+    A suggestion list is still shown (its questions can be typed back); only a numbered pick,
+    which needs the remembered list, will not work until Redis is back.
+    """
     outcome = fit_reply(services.route({}, message, services.context()))
-    if outcome.state or any(e.kind != "record_unanswered" for e in outcome.effects):
+    if outcome.state.get("flow") or any(e.kind != "record_unanswered" for e in outcome.effects):
         text = DEGRADED_TEXT.format(hotline=services.config.service.hotline)
         return Outcome(state={}, replies=(text,))
     return replace(outcome, effects=())

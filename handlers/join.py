@@ -63,6 +63,9 @@ ENTRY_WORDS = frozenset(
 )
 CANCEL_WORDS = frozenset({"取消", "退出", "算了", "不办了", "取消入会", "不入了"})
 CONFIRM_WORDS = frozenset({"确认", "确定", "提交", "确认提交", "确认无误", "没问题", "对的", "正确"})
+SUBMIT_WORDS = frozenset({"确认", "确定", "提交", "确认提交"})
+"""The subset of CONFIRM_WORDS that only ever means "submit my application"."""
+NOTHING_TO_SUBMIT_TEXT = "现在没有待提交的入会申请。想入会请回复“入会”，查看申请进度请回复“我的会员”。"
 NO_WORDS = frozenset({"不同意", "我不同意", "不", "不要", "拒绝", "不行", "不可以", "no", "n"})
 SKIP_WORDS = frozenset({"其他", "其它", "跳过", "不填", "不写", "没有", "无", "10"})
 
@@ -393,8 +396,18 @@ def entry(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     """A join QR code scan (subscribe/scan with ``join:<code>``) or the text 入会; else None."""
     code = scene_station_code(message)
     if code is None and not is_entry_text(message):
+        if message.is_text_like and _word(message.text) in SUBMIT_WORDS:
+            return _submit_without_flow(state, message, ctx)
         return None
     return start(state, message, ctx, station_code=code)
+
+
+def _submit_without_flow(state: State, message: Incoming, ctx: Context) -> Outcome:
+    """确认 with no application open: a repeat after submitting (show the card), or a stray word."""
+    found = ctx.members.find_by_openid(message.user) if ctx.members is not None else None
+    if found:
+        return Outcome(state=state, replies=(member_card(found),))
+    return Outcome(state=state, replies=(NOTHING_TO_SUBMIT_TEXT,))
 
 
 def start(state: State, message: Incoming, ctx: Context, station_code: str | None = None) -> Outcome:

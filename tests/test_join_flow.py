@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.conversation import Context, Effect, Incoming, Outcome, State
 from bot.validators import id_check_char
-from handlers import join
+from handlers import join, member, stations
 
 CHINA = timezone(timedelta(hours=8))
 NOW = datetime(2024, 6, 1, 10, 0, tzinfo=CHINA).timestamp()
@@ -798,7 +798,10 @@ def test_on_register_failed_unknown_reason_is_like_unavailable() -> None:
 def test_any_text_at_any_step(step: str, body: str) -> None:
     chat = at_step(step)
     outcome = join.handle(chat.state, text(body), chat.ctx)
-    assert outcome is not None
+    if outcome is None:  # only the member and station commands pass through, to their own handlers
+        assert (member.handle(chat.state, text(body), chat.ctx)
+                or stations.handle(chat.state, text(body), chat.ctx)) is not None
+        return
     json.dumps(outcome.state)
     assert outcome.state.get("suggestions") == ["faq-1", "faq-2"]
     if outcome.state.get("flow") == "join":

@@ -370,14 +370,13 @@ def test_two_confirms_at_once_from_one_user_make_one_member(pg_bot: SignupBot, p
         assert not bot.state(user)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 确认 with no flow active falls to the FAQ, which answers "
-                   "with the work-injury entry (确认劳动关系); a member should see the card")
 def test_confirm_after_signing_up_shows_the_card(bot: SignupBot) -> None:
     """The second of two quick 确认 (or a late double tap) reaches a user whose flow is over."""
     bot.sign_up("o-tapper")
     row = only_member(bot)
     again = bot.say("o-tapper", "确认")
     assert "会员卡" in again and row.number in again, again
+    assert "没有待提交" in bot.say("o-stranger", "确认")
 
 
 def test_many_workers_signing_up_at_once_each_get_one_member(pg_bot: SignupBot) -> None:

@@ -385,3 +385,11 @@ def test_redis_down_still_answers_questions_and_refuses_flows(tmp_path: Path) ->
     assert reply.status == 200 and "入会" in reply.text
     join = bot.sim.post(bot.sim.text("u1", "入会"))
     assert join.status == 200 and "稍后" in join.text
+
+
+def test_redis_down_still_offers_suggestions(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, store_url="redis://127.0.0.1:1/0")
+    offered = Outcome(state={"suggestions": ["a", "b"]}, replies=("您是想问哪一个？\n1. 甲\n2. 乙",))
+    bot.services.route = lambda s, m, c: offered
+    reply = bot.sim.post(bot.sim.text("u1", "会费"))
+    assert reply.text == offered.replies[0]
