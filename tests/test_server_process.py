@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 import redis
+import requests
 
 from bot.config import WechatConfig
 from bot.simulator import Simulator, http_transport
@@ -88,7 +89,11 @@ def test_safe_mode_messages_and_hostile_input_over_http(server: tuple[str, Wecha
     params, body = sim.query(sim.text("proc-user", "x"))
     forged = dict(params, msg_signature="0" * 40)
     assert transport("POST", "/wechat?" + urlencode(forged), body.encode())[0] == 403
-    assert transport("POST", "/wechat?" + urlencode(params), b"<xml>" + b"x" * 70_000 + b"</xml>")[0] == 413
+    try:  # the server answers 413 without reading the body, so the client may see the close first
+        status = transport("POST", "/wechat?" + urlencode(params), b"<xml>" + b"x" * 70_000 + b"</xml>")[0]
+    except requests.ConnectionError:
+        status = 413
+    assert status == 413
     plain_params, _ = sim.query("", encrypt=False)
     assert transport("POST", "/wechat?" + urlencode(plain_params), b"<!DOCTYPE x [<!ENTITY a 'b'>]><xml/>")[0] == 400
     # and the next good message is answered normally
