@@ -31,6 +31,7 @@ from bot.simulator import Simulator  # noqa: E402
 QUESTIONS = ["会费怎么交", "怎么入会", "欠薪了找谁", "送外卖摔伤了怎么办", "附近有没有职工驿站", "12351是干啥的",
              "今天天气怎么样", "帮助", "工会能帮我请律师吗", "我没签合同能入会吗"]
 TOKEN = "bench-token"
+THREADS = 4
 
 
 def free_port() -> int:
@@ -41,7 +42,7 @@ def free_port() -> int:
 
 def start(target: str, env: dict[str, str], port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", target],
         cwd=ROOT, env=env,
     )
@@ -118,15 +119,18 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent connections in the throughput run")
     parser.add_argument("--rate", type=float, default=200.0, help="messages/s in the latency run")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
+    parser.add_argument("--threads", type=int, default=THREADS, help="gunicorn threads per worker")
     parser.add_argument("--redis", default=os.environ.get("UNIONBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads
 
     tmp = Path(tempfile.mkdtemp(prefix="unionbot-bench-"))
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
     config = tmp / "config.toml"
     config.write_text(
         f'[wechat]\ntoken = "{TOKEN}"\n[store]\nurl = "{args.redis}"\nkey_prefix = "{prefix}"\n'
-        f'[database]\nurl = "sqlite:///{tmp}/bench.db"\n[knowledge]\ndir = "{ROOT / "knowledge"}"\n',
+        f'[database]\nurl = "sqlite:///{tmp}/bench.db"\n[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
         encoding="utf-8",
     )
     env = dict(os.environ, UNIONBOT_CONFIG=str(config), PYTHONPATH=str(ROOT))

@@ -70,7 +70,6 @@ class Store:
         self.prefix = prefix
         self.state_ttl = state_ttl
         self.embedded = isinstance(client, fakeredis.FakeRedis)
-        self._release = client.register_script(_RELEASE_LOCK)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "unionbot:", state_ttl: int = 1800) -> Store:
@@ -143,7 +142,7 @@ class Store:
         first, locked, raw = self._call(pipe.execute)
         if not first:
             if locked:
-                self._call(self._release, keys=[lock_key], args=[token])
+                self._call(self.redis.eval, _RELEASE_LOCK, 1, lock_key, token)
             return None
         deadline = time.monotonic() + wait
         while not locked:
@@ -165,14 +164,15 @@ class Store:
         batch.save_reply(turn.message_key, reply)
         if also is not None:
             also(batch)
-        self._release(keys=[self.key("lock", "user", turn.user)], args=[turn.token], client=pipe)
+        # plain EVAL: a registered Script would make redis-py send SCRIPT EXISTS before every pipeline
+        pipe.eval(_RELEASE_LOCK, 1, self.key("lock", "user", turn.user), turn.token)
         self._call(pipe.execute)
 
     def abandon_turn(self, turn: Turn) -> None:
         """Unlock and forget the claim of a turn that failed, so WeChat's retry runs it again."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(self.key("seen", turn.message_key))
-        self._release(keys=[self.key("lock", "user", turn.user)], args=[turn.token], client=pipe)
+        pipe.eval(_RELEASE_LOCK, 1, self.key("lock", "user", turn.user), turn.token)
         self._call(pipe.execute)
 
     # -- locks ---------------------------------------------------------------------------------
