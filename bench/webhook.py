@@ -31,7 +31,6 @@ from bot.simulator import Simulator  # noqa: E402
 QUESTIONS = ["会费怎么交", "怎么入会", "欠薪了找谁", "送外卖摔伤了怎么办", "附近有没有职工驿站", "12351是干啥的",
              "今天天气怎么样", "帮助", "工会能帮我请律师吗", "我没签合同能入会吗"]
 TOKEN = "bench-token"
-THREADS = 4
 
 
 def free_port() -> int:
@@ -40,9 +39,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(target: str, env: dict[str, str], port: int) -> subprocess.Popen:
+def start(target: str, env: dict[str, str], port: int, threads: int = 4) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", target],
         cwd=ROOT, env=env,
     )
@@ -119,11 +118,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent connections in the throughput run")
     parser.add_argument("--rate", type=float, default=200.0, help="messages/s in the latency run")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
-    parser.add_argument("--threads", type=int, default=THREADS, help="gunicorn threads per worker")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--redis", default=os.environ.get("UNIONBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
-    global THREADS
-    THREADS = args.threads
 
     tmp = Path(tempfile.mkdtemp(prefix="unionbot-bench-"))
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
@@ -140,7 +137,7 @@ def main() -> None:
     figures = {}
     for name, target in (("bare flask", "bench.bare_flask:app"), ("unionbot", "bot.app:wsgi_app()")):
         port = free_port()
-        server = start(target, env, port)
+        server = start(target, env, port, args.threads)
         try:
             run_load(port, 200, args.clients, None, seed=1)  # warm up: imports, knowledge, connections
             seed = 2 if name == "unionbot" else 3
