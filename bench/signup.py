@@ -21,7 +21,6 @@ import http.client
 import multiprocessing as mp
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.webhook import free_port  # noqa: E402
+from bench.webhook import free_port, start  # noqa: E402
 from bot.config import WechatConfig  # noqa: E402
 from bot.privacy import generate_key  # noqa: E402
 from bot.simulator import Simulator  # noqa: E402
@@ -64,24 +63,6 @@ def id_number(i: int) -> str:
 
 def phone(i: int) -> str:
     return f"139{i:08d}"
-
-
-def start_server(env: dict[str, str], port: int, threads: int) -> subprocess.Popen:
-    """gunicorn with 2 gthread workers on loopback, as bench/webhook.py runs it; waits until it listens."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", str(threads),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bot.app:wsgi_app()"],
-        cwd=ROOT, env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def rider_messages(sim: Simulator, run: str, i: int) -> list[tuple[str, bytes]]:
@@ -250,7 +231,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "bot.cli", *command], env=env, cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL, timeout=60)
         port = free_port()
-        server = start_server(env, port, args.threads)
+        server = start("bot.app:wsgi_app()", env, port, args.threads)
         run = uuid.uuid4().hex[:6]
         if args.warmup:
             warm = run_signups(port, run, range(args.warmup), min(args.clients, args.warmup), args.max_seconds)

@@ -81,7 +81,7 @@ def events(state: State, message: Incoming, ctx: Context) -> Outcome | None:
         return Outcome(state=state, replies=(greeting(ctx),))
     if message.event == "unsubscribe":
         return Outcome(state={})  # WeChat asks developers to drop a leaver's conversation data
-    if message.event == "click" and message.event_key.upper() in ("HELP", "MENU"):
+    if message.event == "click":  # HELP, or a button no handler knows: a tap always gets an answer
         return Outcome(state=state, replies=(help_text(ctx),))
     return Outcome(state=state)  # view, location reports, template receipts: nothing to say
 

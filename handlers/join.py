@@ -385,7 +385,14 @@ def scene_station_code(message: Incoming) -> str | None:
     return key[len("join:") :].strip()
 
 
+MENU_KEYS = frozenset({"JOIN", "JOIN_UNION"})
+"""Menu click keys that start an application (the menu itself is ``knowledge/menu.yaml``)."""
+
+
 def is_entry_text(message: Incoming) -> bool:
+    """入会 typed or said, or the 我要入会 menu button."""
+    if message.kind == "event":
+        return message.event.lower() == "click" and message.event_key.upper() in MENU_KEYS
     return message.is_text_like and _word(message.text) in ENTRY_WORDS
 
 

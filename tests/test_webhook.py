@@ -393,3 +393,26 @@ def test_redis_down_still_offers_suggestions(tmp_path: Path) -> None:
     bot.services.route = lambda s, m, c: offered
     reply = bot.sim.post(bot.sim.text("u1", "会费"))
     assert reply.text == offered.replies[0]
+
+
+def test_menu_buttons_always_answer(bot: Bot) -> None:
+    join = bot.sim.post(bot.sim.event("u-menu", "CLICK", EventKey="JOIN"))
+    assert "同意" in join.text  # the 我要入会 button starts the signup
+    unknown = bot.sim.post(bot.sim.event("u-menu2", "CLICK", EventKey="SOMETHING_NEW"))
+    assert "入会" in unknown.text  # a button no handler knows still gets the help text
+
+
+def test_every_button_of_the_shipped_menu_has_a_handler(bot: Bot) -> None:
+    import yaml
+
+    from handlers.commands import help_text
+
+    menu = yaml.safe_load((KNOWLEDGE / "menu.yaml").read_text(encoding="utf-8"))
+    buttons = [b for top in menu["button"] for b in top.get("sub_button", [top])]
+    keys = [b["key"] for b in buttons if b.get("type") == "click"]
+    assert keys
+    for i, key in enumerate(keys):
+        reply = bot.sim.post(bot.sim.event(f"u-button-{i}", "CLICK", EventKey=key)).text
+        assert reply
+        if key != "HELP":
+            assert reply != help_text(bot.services.context()), key
