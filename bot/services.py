@@ -10,10 +10,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from bot import router
 from bot.config import Config
 from bot.conversation import Context, Incoming, Outcome, State
 from bot.knowledge import KnowledgeSource
@@ -76,14 +77,8 @@ class Services:
     registry: Registry
     knowledge: KnowledgeSource | None = None
     wechat: WechatApi | None = None
-    route: Route = field(default=None)  # type: ignore[assignment]  # set in __post_init__
+    route: Route = router.route
     clock: Callable[[], float] = time.time
-
-    def __post_init__(self) -> None:
-        if self.route is None:
-            from bot.router import route
-
-            self.route = route
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> Services:
