@@ -158,6 +158,7 @@ class RegisterResult:
     member: dict[str, Any] | None
     """The member (new or existing) for this openid; None on a conflict."""
     created: bool = False
+    """True when this call wrote the application (a new one, or a rejected one resubmitted)."""
     conflict: str | None = None
     """``id_taken``: another WeChat account already registered this ID number."""
     existing_number: str | None = None
@@ -351,12 +352,16 @@ class Registry:
                     # one statement, one snapshot: two separate lookups could straddle a concurrent
                     # commit of this very openid and mistake it for another account's ID number
                     found = s.scalars(sa.select(Member).where(
-                        sa.or_(Member.openid == app["openid"], Member.id_hash.in_(hashes)))).all()
+                        sa.or_(Member.openid == app["openid"], Member.id_hash.in_(hashes))).with_for_update()).all()
                     existing = next((m for m in found if m.openid == app["openid"]), None)
-                    if existing is not None:
+                    others = [m for m in found if m.openid != app["openid"]]
+                    resubmitting = existing is not None and existing.status == "rejected"
+                    if existing is not None and not resubmitting:
                         return RegisterResult(self._to_dict(s, existing), created=False)
-                    if found:
-                        return RegisterResult(None, conflict="id_taken", existing_number=found[0].number)
+                    if others:
+                        return RegisterResult(None, conflict="id_taken", existing_number=others[0].number)
+                    if resubmitting:
+                        return RegisterResult(self._resubmit(s, existing, app, hashes[0], actor), created=True)
                     now = self._now()
                     member = Member(
                         openid=app["openid"], name=app["name"], phone=app["phone"],
@@ -379,6 +384,21 @@ class Registry:
                 log.info("registration race for one openid/ID number; re-reading")
                 continue
         raise RegistryError("registration kept colliding with concurrent writes; try again")
+
+    def _resubmit(self, s: Session, member: Member, app: Mapping[str, Any], id_hash: str, actor: str) -> dict[str, Any]:
+        """A rejected applicant applies again: corrected answers, back to pending, same number."""
+        now = self._now()
+        member.name, member.phone = app["name"], app["phone"]
+        member.id_cipher, member.id_hash = self.cipher.encrypt(app["id_number"]), id_hash
+        member.id_masked = mask_id_number(app["id_number"])
+        member.birth_date, member.gender = app["birth_date"], app["gender"]
+        member.occupation, member.employer = app["occupation"], app["employer"]
+        member.station_code = app["station_code"] or member.station_code
+        member.status, member.reason, member.updated_at = "pending", "", now
+        detail = f"station {member.station_code}" if member.station_code else ""
+        s.add(SignupEvent(member_id=member.id, action="resubmitted", actor=actor, detail=detail, at=now))
+        s.flush()
+        return self._to_dict(s, member)
 
     def _number(self, created_at: dt.datetime, row_id: int) -> str:
         return f"{self.number_prefix}{created_at.astimezone(self.tz).year}{row_id:06d}"

@@ -420,11 +420,14 @@ def _submit_without_flow(state: State, message: Incoming, ctx: Context) -> Outco
 def start(state: State, message: Incoming, ctx: Context, station_code: str | None = None) -> Outcome:
     """Begin (or resume) an application; members see their card instead."""
     found = ctx.members.find_by_openid(message.user) if ctx.members is not None else None
-    if found:
+    if found and found.get("status") != "rejected":  # a rejected applicant may apply again
         return Outcome(state=_without_join(state), replies=(_already_member_text(found),))
     if state.get("flow") == FLOW and (state.get("join") or {}).get("step") in STEPS:
         return _rescan(state, ctx, station_code)
     station, notice = _resolve_station(station_code, ctx)
+    if found:
+        reason = f"（原因：{found['reason']}）" if found.get("reason") else ""
+        notice = "\n".join(filter(None, [notice, f"您上次的入会申请没有通过{reason}，这次请按实际情况重新填写。"]))
     if station and station.get("name"):
         welcome = f"欢迎来到{station['name']}！在这里可以在线申请加入工会，几步就好。"
     else:

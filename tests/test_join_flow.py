@@ -244,6 +244,16 @@ def test_already_a_member_sees_the_card() -> None:
         assert "不用重复" in outcome.replies[0]
 
 
+def test_a_rejected_applicant_may_apply_again() -> None:
+    member = {"number": "GH2024000008", "name": "张*", "status": "rejected", "station_code": "ST001",
+              "station_name": "城关职工驿站", "reason": "姓名与身份证号不符"}
+    ctx = make_ctx(members=FakeMembers({USER: member}))
+    outcome = join.entry({}, text("入会"), ctx)
+    assert outcome is not None and outcome.state["flow"] == "join"
+    assert "没有通过" in outcome.replies[0] and "姓名与身份证号不符" in outcome.replies[0]
+    assert "同意" in outcome.replies[0]  # the privacy notice: a fresh application
+
+
 def test_members_service_missing_still_starts() -> None:
     outcome = join.entry({}, scan(), make_ctx(members=None))
     assert outcome is not None and outcome.state["join"]["step"] == join.PRIVACY

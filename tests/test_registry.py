@@ -392,3 +392,33 @@ def test_empty_key_uses_the_dev_key_and_warns_once(monkeypatch, caplog) -> None:
     token = dev.encrypt(ID_1)
     # a pilot run with the dev key can be rotated to a real key: "dev" names it in old_id_keys
     assert IdCipher(KEY_A, ["dev"]).decrypt(token) == ID_1
+
+
+def test_a_rejected_applicant_resubmits_under_the_same_number(registry: Registry) -> None:
+    first = registry.register(application())
+    number = first.member["number"]
+    registry.reject(number, actor="staff", reason="姓名与身份证号不符")
+    again = registry.register(application(name="张三", phone="13900001111"))
+    assert again.created and again.member["number"] == number
+    assert again.member["status"] == "pending" and again.member["reason"] == ""
+    assert registry.get(number, full=True)["phone"] == "13900001111"
+    assert [e["action"] for e in registry.events(number)][-1] == "resubmitted"
+    retry = registry.register(application(name="张三", phone="13900001111"))  # WeChat retry of 确认
+    assert not retry.created and retry.member["number"] == number
+    assert len(rows(registry, Member)) == 1
+
+
+def test_a_resubmission_cannot_take_another_accounts_id_number(registry: Registry) -> None:
+    registry.register(application(openid="o-other", id_number=ID_2))
+    mine = registry.register(application())
+    registry.reject(mine.member["number"], actor="staff", reason="x")
+    result = registry.register(application(id_number=ID_2))
+    assert result.conflict == "id_taken" and result.member is None
+    assert registry.get(mine.member["number"])["status"] == "rejected"
+
+
+def test_an_approved_member_is_not_overwritten(registry: Registry) -> None:
+    mine = registry.register(application())
+    registry.approve(mine.member["number"], actor="staff")
+    again = registry.register(application(name="别人"))
+    assert not again.created and again.member["status"] == "approved"
