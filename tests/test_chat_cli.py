@@ -1,0 +1,40 @@
+"""`unionbot chat`: the local simulator, driven through its prompt."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.cli.chat import scene_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_scene_of_accepts_code_scene_and_local_poster_payload() -> None:
+    assert scene_of("ST001") == scene_of("join:ST001") == scene_of("unionbot:join:ST001") == "join:ST001"
+
+
+def test_chat_walks_a_worker_through_the_bot(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[store]\nurl = "memory://chat-{uuid.uuid4().hex}"\n[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n'
+        f'[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
+        encoding="utf-8",
+    )
+    script = "\n".join([
+        "帮助", "/scan ST001", "同意", "同意", "张三 13812345678 11010519491231002X", "3", "美团", "确认",
+        "/location 30.605 119.68", "/voice", "/image", "/nonsense", "/user 李四", "我的会员", "/quit",
+    ]) + "\n"
+    result = CliRunner().invoke(main, ["chat", "--config", str(config)], input=script)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "【入会】" in out  # help
+    assert "欢迎来到" in out and "个人信息" in out  # the scan started the signup at the station
+    assert "提交成功" in out and "GH20" in out  # a member at the end
+    assert "离您最近的职工驿站" in out
+    assert "打字" in out  # a voice message without recognised text
+    assert "unknown command /nonsense" in out
+    assert "now chatting as 李四" in out and "还不是会员" in out  # 李四 has no card
