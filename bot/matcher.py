@@ -16,13 +16,18 @@ How a question is matched:
 4. Terms are character unigrams and bigrams (and latin/digit tokens), weighted by IDF over
    the entries; a term the knowledge never uses weighs like the rarest term, so a question
    about something else (高温费, 共青团) keeps a low coverage even when it shares a word.
+   In a longer question a self-introduction or story clause (我是送快递的, 我昨天…) counts
+   less than the clause that asks (:func:`clauses`); the kind of answer asked for (where, when,
+   cost, phone, who: 在哪, 几点, 多少钱 …) is a term too, which an entry has when its phrasings
+   ask for it or its answer gives one (an address, opening hours, an amount, a number).
 5. Each entry is scored from: ``coverage`` (IDF-weighted share of the question's terms that
    the entry uses anywhere: question, similar, keywords, answer, synonyms of its words),
    ``phrase`` (best weighted F1 against one of its phrasings), ``fuzzy`` (rapidfuzz ratio
    against the closest phrasing) and ``keyword`` (a keyword of the entry appears in the
    question). The score is coverage-gated: an entry must explain most of what was asked.
-6. Outcome: ``answer`` when the best score is high and clearly ahead of the second,
-   ``suggest`` (at most 3) when it is plausible, else ``none``.
+6. Outcome: ``answer`` when a calibrated logistic model of the best entry's evidence, lead,
+   phrasing match and the question's unknown words (交警+电话: :meth:`Matcher.novelty`) is
+   confident, ``suggest`` (at most 3) when it is plausible, else ``none``.
 """
 
 from __future__ import annotations
@@ -182,9 +187,61 @@ def _kind_factor(term: str) -> float:
     return 1.0
 
 
+# -- query understanding ---------------------------------------------------------------------
+
+QUESTION_CUES = re.compile(r"怎|咋|如何|哪|啥|什么|谁|几|多少|多久|能不能|可不可以|是不是|有没有|吗|么|[不没]$|没有$")
+"""A clause that asks something: a question word or a yes/no particle (呢 is already a filler)."""
+_NARRATIVE_RE = re.compile(r"^(?:我|俺)(?:是|在|们是|昨天|今天|前天|刚才|之前|以前|去年|上个?月|上周|平时)")
+"""A clause that introduces the asker or tells what happened (我是送快递的, 我昨天…)."""
+
+
+def clauses(text: str, narrative: float = 0.3, context: float = 0.6) -> list[tuple[str, float]]:
+    """The question's clauses (segments of the normalised text) with how much each counts.
+
+    With more than one clause and at least one that asks something, the asking clauses count
+    fully, a self-introduction or story (我是…, 我昨天…) ``narrative`` and the other
+    clauses ``context``. A question with no asking clause, or a single clause, counts fully.
+    """
+    segs = segments(text)
+    if len(segs) < 2:
+        return [(s, 1.0) for s in segs]
+    asking = [bool(QUESTION_CUES.search(s)) for s in segs]
+    if not any(asking):
+        return [(s, narrative if _NARRATIVE_RE.match(s) else 1.0) for s in segs]
+    return [(s, 1.0 if a and not _NARRATIVE_RE.match(s) else narrative if _NARRATIVE_RE.match(s) else context)
+            for s, a in zip(segs, asking, strict=True)]
+
+
+_QTYPE_CUES = {
+    "where": re.compile(r"哪里|哪儿|在哪|去哪|哪个地方|什么地方|啥地方|地址|位置|几楼|地图|附近|最近的"),
+    "when": re.compile(r"几点|什么时候|啥时候|时间|几月|哪天|那天|周[一二三四五六日末]|星期|上班|下班|开门|关门|营业|多久|几天"),
+    "cost": re.compile(r"多少钱|收费|费用|要钱|花钱|付费|收钱|交钱|几块"),
+    "phone": re.compile(r"电话|号码|座机|热线|手机号"),
+    "who": re.compile(r"找谁|谁"),
+}
+"""What kind of answer a question asks for, from its words (also read from an entry's phrasings)."""
+_ANSWER_TYPE_CUES = {
+    "where": re.compile(r"地址|\d+号|[路街]\d|[0-9一二三四五六七八九十]楼|位置|导航"),
+    "when": re.compile(r"\d{1,2}[:：]\d{2}|周[一二三四五六日]|工作日"),
+    "cost": re.compile(r"\d+(?:\.\d+)?(?:元|%)|免费|收费|费用"),
+    "phone": re.compile(r"\d{3,}\s?\d{4}|电话|热线"),
+}
+"""The same kinds as an answer expresses them: an address, opening hours, an amount, a number."""
+TYPE_PREFIX = "~"
+
+
+def question_types(text: str) -> set[str]:
+    """The kinds of answer ``text`` asks for (where, when, cost, phone, who)."""
+    return {t for t, cue in _QTYPE_CUES.items() if cue.search(text)}
+
+
+def answer_types(text: str) -> set[str]:
+    return {t for t, cue in _ANSWER_TYPE_CUES.items() if cue.search(text)}
+
+
 # -- the answer decision ---------------------------------------------------------------------
 
-DECISION_FEATURES = ("rule", "evidence", "ratio", "phrase", "unknown")
+DECISION_FEATURES = ("rule", "evidence", "ratio", "phrase", "unknown", "novel")
 """What the decision model sees of a question and its best entry (see :func:`decision_features`)."""
 
 # A logistic model of "the best entry is the right one and the question is in scope". Its first
@@ -196,23 +253,26 @@ DECISION_FEATURES = ("rule", "evidence", "ratio", "phrase", "unknown")
 # at which leave-entries-out cross-validation (no case scored by a model that saw its entry) keeps
 # wrong <= 2 % and oos_rejected >= 92 %. Re-fit on your own cases:
 # ``.venv/bin/python bench/calibrate_matcher.py KNOWLEDGE_DIR CASES.yaml [KNOWLEDGE_DIR CASES.yaml …]``.
-DECISION_WEIGHTS: tuple[float, ...] = (2.388, 1.548, -1.388, 3.552, 0.617)
-DECISION_BIAS: float = -2.948
-DECISION_THRESHOLD: float = 0.71
+DECISION_WEIGHTS: tuple[float, ...] = (2.510, 2.053, -2.010, 4.108, 1.217, -2.961)
+DECISION_BIAS: float = -3.397
+DECISION_THRESHOLD: float = 0.62
 _RULE = (1.4, 0.75, 0.2, 0.75)
 """The hand rule of the first feature: evidence, full coverage, least coverage, runner-up ratio."""
 
 
-def decision_features(comp: dict[str, float], ratio: float, unknown: float) -> tuple[float, ...]:
+def decision_features(comp: dict[str, float], ratio: float, unknown: float, novel: float
+                      ) -> tuple[float, ...]:
     """The features of :data:`DECISION_FEATURES`, in that order.
 
     ``comp``: the best entry's components; ``ratio``: runner-up score / best score; ``unknown``:
-    share of the question's term weight the knowledge never uses. (A near miss, 爱奇艺+会员,
-    stays a hard veto after the model.)
+    share of the question's term weight the knowledge never uses; ``novel``: its words the
+    knowledge has never seen, right before a word it knows (:meth:`Matcher.novelty`). (A near
+    miss, 爱奇艺+会员, stays a hard veto after the model.)
     """
     ev, cov = comp["evidence"], comp["coverage"]
     rule = (ev >= _RULE[0] or cov >= _RULE[1]) and cov >= _RULE[2] and ratio <= _RULE[3]
-    return (1.0 if rule else 0.0, math.log1p(ev), ratio, max(comp["phrase"], comp["fuzzy"]), unknown)
+    return (1.0 if rule else 0.0, math.log1p(ev), ratio, max(comp["phrase"], comp["fuzzy"]), unknown,
+            min(novel, 2.0))
 
 
 def answer_probability(features: tuple[float, ...], weights: tuple[float, ...] = DECISION_WEIGHTS,
@@ -279,6 +339,14 @@ class Params:
     """Least modelled probability that the best entry is right for a direct answer."""
     common_share: float = 0.6
     """Terms in more than this share of the entries only count towards coverage, not ranking."""
+    narrative_weight: float = 0.3
+    """How much a self-introduction or story clause (我是送快递的, 我昨天…) counts in a longer question."""
+    context_weight: float = 1.0
+    """How much a clause that asks nothing counts next to one that does (0.6 cost more than it gained)."""
+    type_weight: float = 0.3
+    """Weight of the kind of answer asked for (where, when, cost, phone, who) as a term, before IDF."""
+    type_answer: float = 0.5
+    """Strength of a kind of answer read from an entry's answer text (an address, hours) only."""
     # -- semantic signal (used only when the optional embedding model is available) --
     sem_temperature: float = 0.03
     """Cosine gap to the semantically closest entry that costs as much as the whole lexical score."""
@@ -295,7 +363,6 @@ class Params:
     """The agreed entry's lexical score, as a share of the best lexical score, at least."""
     agree_fused_margin: float = 0.3
     """Least lead of the agreed entry over the next one in the fused ranking."""
-    """Least cosine margin of the agreed entry over the next one."""
     agree_unknown_chars: int = 0
     """Agreement alone answers only when at most this many characters are new to the knowledge."""
     agree_none_evidence: float = 0.3
@@ -417,9 +484,14 @@ class Matcher:
             for t in phr_texts + kw_texts:
                 for term in terms_of(t):
                     strengths[term] = 1.0
+            for t in phr_texts + kw_texts:
+                for kind in question_types(t):
+                    strengths[TYPE_PREFIX + kind] = 1.0
             answer_text = self.canonical(normalize(e.answer))
             for term in terms_of(answer_text):
                 strengths.setdefault(term, p.answer_field)
+            for kind in answer_types(_basic(e.answer)):
+                strengths.setdefault(TYPE_PREFIX + kind, p.type_answer)
             # words a synonym group treats as the same as a canonical word this entry uses
             joined = " ".join(phr_texts + kw_texts + [answer_text])
             for canon, vterms in variant_terms.items():
@@ -457,7 +529,7 @@ class Matcher:
         for doc in docs:
             new = []
             for t, _, _ in doc.phrasings:
-                w = self._weights(terms_of(t))
+                w = self._weights(terms_of(t) + [TYPE_PREFIX + k for k in question_types(t)])
                 new.append((t.replace(" ", ""), w, sum(w.values()) or 1.0))
             doc.phrasings = new
         self._docs = docs
@@ -468,7 +540,9 @@ class Matcher:
         if w is not None:
             return w
         df = self._df.get(term, 0)
-        if not df and term.isdigit():
+        if term.startswith(TYPE_PREFIX):
+            w = math.log(1 + self._n / df) / self._unknown_idf * self.params.type_weight if df else 0.0
+        elif not df and term.isdigit():
             w = 0.05  # an order number or amount the knowledge cannot know about
         else:
             idf = (math.log(1 + self._n / df) if df else self._unknown_idf) / self._unknown_idf
@@ -480,6 +554,53 @@ class Matcher:
     def _weights(self, terms: list[str]) -> dict[str, float]:
         weight = self._weight
         return {t: weight(t) for t in terms}
+
+    def query_terms(self, text: str) -> dict[str, float]:
+        """The prepared question's terms and weights: each clause's terms scaled by how much the
+        clause counts (see :func:`clauses`), plus the kinds of answer its asking clauses want."""
+        p = self.params
+        weight = self._weight
+        out: dict[str, float] = {}
+        for seg, f in clauses(text, p.narrative_weight, p.context_weight):
+            for t in [*terms_of(seg), *(TYPE_PREFIX + k for k in question_types(seg))]:
+                w = weight(t) * f
+                if w > out.get(t, -1.0):
+                    out[t] = w
+        return {t: w for t, w in out.items() if w > 0}
+
+    def novelty(self, text: str) -> float:
+        """How many words the knowledge has never seen modify a word it knows (交警+电话, 驾照+扣分).
+
+        Such a word is a run of two or more content characters that no bigram the knowledge uses
+        (nor a function bigram) covers, right before a content bigram the knowledge uses: the
+        question is about something else that shares a word with an entry. Each counts as much
+        as its clause (see :func:`clauses`). Unlike :meth:`near_miss` it is not a veto: its
+        characters may occur in the knowledge (交 in 交通, 警 in 报警), so it only weighs against
+        a direct answer in the decision model.
+        """
+        p = self.params
+        df = self._df
+        total = 0.0
+        for seg, f in clauses(text, p.narrative_weight, p.context_weight):
+            if not _CJK_RE.match(seg):
+                continue
+            n = len(seg)
+            covered = [False] * n
+            for i in range(n - 1):
+                bg = seg[i:i + 2]
+                if bg in df or bg in STOP_BIGRAMS:
+                    covered[i] = covered[i + 1] = True
+            run = 0
+            for i in range(n + 1):
+                if i < n and not covered[i] and seg[i] not in STOP_CHARS and seg[i] not in _TIME_CHARS:
+                    run += 1
+                    continue
+                head = seg[i:i + 2]
+                if (run >= 2 and len(head) == 2 and head in df and head not in STOP_BIGRAMS
+                        and head[0] not in STOP_CHARS):
+                    total += f
+                run = 0
+        return total
 
     # -- question side --------------------------------------------------------------------
 
@@ -594,7 +715,7 @@ class Matcher:
         """Shortlisted entries (plus ``extra`` ones), best first, as (score, index, components);
         and the share of the question's weight that the knowledge never uses."""
         p = self.params
-        q_terms = self._weights(terms_of(text))
+        q_terms = self.query_terms(text)
         known = unknown = 0.0
         acc = [0.0] * self._n
         touched: set[int] = set()
@@ -604,6 +725,8 @@ class Matcher:
         for term, w in q_terms.items():
             post = postings.get(term)
             if post is None:
+                if term.startswith(TYPE_PREFIX):
+                    continue
                 unknown += w
                 continue
             known += w
@@ -694,7 +817,7 @@ class Matcher:
             return "none", scored
         chosen = -1
         if sims is None and p.decision == "model":
-            feats = decision_features(comp, ratio, unknown)
+            feats = decision_features(comp, ratio, unknown, self.novelty(prepared))
             comp["p_answer"] = answer_probability(feats, p.decision_weights, p.decision_bias)
             if comp["p_answer"] >= p.decision_threshold:
                 chosen = lb
@@ -745,7 +868,7 @@ class Matcher:
         second = scored[1][0] if len(scored) > 1 else 0.0
         ratio = second / top if top > 0 else 1.0
         return {
-            "features": decision_features(comp, ratio, unknown),
+            "features": decision_features(comp, ratio, unknown, self.novelty(prepared)),
             "near_miss": p.near_miss_veto and self.near_miss(prepared, lb) is not None,
             "best": self.entries[lb].id,
             "suggest": [self.entries[i].id for s, i, _ in scored[:3] if s >= top * p.suggest_ratio],

@@ -137,5 +137,54 @@ def test_decision_model_explains_its_probability(matcher: Matcher) -> None:
 def test_decision_sample_for_calibration() -> None:
     m = Matcher(KNOWLEDGE, semantic=False)
     s = m.decision_sample("会费怎么交")
-    assert s is not None and s["best"] == "member.dues" and len(s["features"]) == 5
+    from bot.matcher import DECISION_FEATURES
+
+    assert s is not None and s["best"] == "member.dues" and len(s["features"]) == len(DECISION_FEATURES)
     assert m.decision_sample("qwer") is None
+
+
+def test_clauses_weigh_the_asking_clause_over_a_self_introduction() -> None:
+    from bot.matcher import clauses
+
+    assert clauses("退会") == [("退会", 1.0)]
+    # the self-introduction counts less; the clause that asks counts fully
+    assert clauses("我是送快递的 入会要钱吗") == [("我是送快递的", 0.3), ("入会要钱吗", 1.0)]
+    # a story with no asking clause still counts less than the rest
+    assert clauses("我昨天摔了 手骨折了") == [("我昨天摔了", 0.3), ("手骨折了", 1.0)]
+
+
+def test_a_self_introduction_does_not_steer_the_match(matcher: Matcher) -> None:
+    terms = matcher.query_terms("我是送外卖的 工资被拖欠怎么办")
+    assert terms["外卖"] < terms["工资"]
+
+
+def test_question_and_answer_types() -> None:
+    from bot.matcher import answer_types, question_types
+
+    assert question_types("区总工会在哪") == {"where"}
+    assert question_types("你们几点下班") == {"when"}
+    assert question_types("入会要花钱不") == {"cost"}
+    assert question_types("工会座机号码多少") == {"phone"}
+    assert question_types("欠薪找谁") == {"who"}
+    assert question_types("会费怎么交") == set()
+    assert answer_types("建设大道16号二楼，周一至周五9:00—17:30，电话6678 5120") == {"where", "when", "phone"}
+    assert answer_types("每次最高5000元") == {"cost"}
+
+
+def test_entries_carry_the_kind_of_answer_they_give() -> None:
+    k = Knowledge.from_entries([
+        _entry("desk.contact", "工会的联系方式", "建设大道16号二楼，工作日9:00—17:30。"),
+        _entry("member.apply", "工会怎么加入", "在公众号里填写信息申请入会。"),
+    ])
+    m = Matcher(k, semantic=False)
+    assert "~where" in m.query_terms("工会在哪")
+    scored, _ = m._score(m.prepare("工会在哪")[0])
+    assert m.entries[scored[0][1]].id == "desk.contact"
+
+
+def test_novelty_counts_unknown_words_that_modify_a_known_one(matcher: Matcher) -> None:
+    assert matcher.novelty(matcher.prepare("交警电话")[0]) == 0.0  # 电话 is not in this knowledge
+    assert matcher.novelty(matcher.prepare("驾照工资怎么查")[0]) == 1.0
+    assert matcher.novelty(matcher.prepare("工资被拖欠怎么办")[0]) == 0.0
+    # in a story clause it counts less
+    assert matcher.novelty(matcher.prepare("我在驾照工资 怎么办")[0]) < 1.0
