@@ -416,3 +416,11 @@ def test_every_button_of_the_shipped_menu_has_a_handler(bot: Bot) -> None:
         assert reply
         if key != "HELP":
             assert reply != help_text(bot.services.context()), key
+
+
+def test_health_check_reports_store_and_database(tmp_path: Path) -> None:
+    ok = Bot(tmp_path).app.test_client().get("/healthz")
+    assert ok.status_code == 200 and ok.data == b"store=ok database=ok\n"
+    (tmp_path / "down").mkdir()
+    down = Bot(tmp_path / "down", store_url="redis://127.0.0.1:1/0").app.test_client().get("/healthz")
+    assert down.status_code == 503 and b"store=down" in down.data
