@@ -9,6 +9,7 @@ input never becomes a 500 (which WeChat would retry and then show the worker
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
@@ -47,10 +48,9 @@ class Query:
     msg_signature: str = ""
 
     @classmethod
-    def from_args(cls, args: object) -> Query:
-        get = getattr(args, "get", None)
-        assert get is not None
-        return cls(**{name: str(get(name, "") or "") for name in cls.__dataclass_fields__})
+    def from_args(cls, args: Mapping[str, str]) -> Query:
+        """From the request's query string (Flask's ``request.args``)."""
+        return cls(**{name: args.get(name) or "" for name in cls.__dataclass_fields__})
 
 
 def _crypto(config: WechatConfig) -> WeChatCrypto:

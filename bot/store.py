@@ -99,10 +99,6 @@ class Store:
 
     # -- retries: first sight of a message, and the reply it got ------------------------------
 
-    def claim(self, message_key: str, ttl: int = 300) -> bool:
-        """True the first time ``message_key`` is seen within ``ttl`` seconds."""
-        return bool(self._call(self.redis.set, self.key("seen", message_key), b"1", nx=True, ex=ttl))
-
     def release_claim(self, message_key: str) -> None:
         """Forget a claim whose handling failed, so WeChat's retry runs it again."""
         self._call(self.redis.delete, self.key("seen", message_key))

@@ -25,13 +25,6 @@ def test_unreadable_state_is_discarded(store: Store) -> None:
     assert store.load_state("u2") == {}
 
 
-def test_claim_is_first_sight_only(store: Store) -> None:
-    assert store.claim("msg:1") is True
-    assert store.claim("msg:1") is False
-    store.release_claim("msg:1")
-    assert store.claim("msg:1") is True
-
-
 def test_reply_is_kept_for_retries(store: Store) -> None:
     assert store.wait_reply("msg:2", timeout=0) is None
     store.save_reply("msg:2", b"<xml/>")
