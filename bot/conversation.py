@@ -8,7 +8,7 @@ returning :class:`Effect` objects, which the shell carries out after the state i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 State = dict[str, Any]
@@ -68,9 +68,6 @@ class Outcome:
     transfer_to_human: bool = False
     """Answer with WeChat's ``transfer_customer_service`` so a person picks up the chat."""
 
-    def with_replies(self, *more: str) -> Outcome:
-        return replace(self, replies=self.replies + more)
-
 
 class MemberDirectory(Protocol):
     """Read-only view of the member registry that handlers may consult."""
@@ -98,7 +95,6 @@ class Context:
     """Returns the current FAQ matcher (hot-reloaded); None when no knowledge is loaded."""
     members: MemberDirectory | None = None
     stations: StationFinder | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[State, Incoming, Context], Outcome | None]
