@@ -253,9 +253,9 @@ DECISION_FEATURES = ("rule", "evidence", "ratio", "phrase", "unknown", "novel")
 # at which leave-entries-out cross-validation (no case scored by a model that saw its entry) keeps
 # wrong <= 2 % and oos_rejected >= 92 %. Re-fit on your own cases:
 # ``.venv/bin/python bench/calibrate_matcher.py KNOWLEDGE_DIR CASES.yaml [KNOWLEDGE_DIR CASES.yaml …]``.
-DECISION_WEIGHTS: tuple[float, ...] = (2.510, 2.053, -2.010, 4.108, 1.217, -2.961)
-DECISION_BIAS: float = -3.397
-DECISION_THRESHOLD: float = 0.62
+DECISION_WEIGHTS: tuple[float, ...] = (4.363, 0.792, -1.985, 4.353, 0.955, -3.155)
+DECISION_BIAS: float = -2.259
+DECISION_THRESHOLD: float = 0.56
 _RULE = (1.4, 0.75, 0.2, 0.75)
 """The hand rule of the first feature: evidence, full coverage, least coverage, runner-up ratio."""
 
@@ -347,6 +347,12 @@ class Params:
     """Weight of the kind of answer asked for (where, when, cost, phone, who) as a term, before IDF."""
     type_answer: float = 0.5
     """Strength of a kind of answer read from an entry's answer text (an address, hours) only."""
+    concept_span: float = 0.75
+    """A synonym-group word in the question (外卖骑手, 暖心服务站) is one concept, however many
+    characters its canonical form has: its terms are scaled by (bigrams in it) ** -concept_span."""
+    focus: float = 0.15
+    """A term in more of an entry's phrasings is more central to it: phrasing strength is
+    1 + focus * (share of its phrasings and keywords with the term - 0.5)."""
     # -- semantic signal (used only when the optional embedding model is available) --
     sem_temperature: float = 0.03
     """Cosine gap to the semantically closest entry that costs as much as the whole lexical score."""
@@ -429,6 +435,9 @@ class Matcher:
                 if w != canon:
                     self._variants[canon].append(w)
         self._syn_map = mapping
+        concepts = [c for c in self._variants if len(c) >= 3]
+        self._concept_re = (re.compile("|".join(sorted(map(re.escape, concepts), key=len, reverse=True)))
+                            if concepts else None)
         self._syn_re = (re.compile("|".join(sorted(map(re.escape, mapping), key=len, reverse=True)))
                         if mapping else None)
 
@@ -481,9 +490,12 @@ class Matcher:
             strengths: dict[str, float] = {}
             phr_texts = [self.canonical(normalize(t)) for t in e.phrasings]
             kw_texts = [self.canonical(normalize(t)) for t in e.keywords]
-            for t in phr_texts + kw_texts:
-                for term in terms_of(t):
-                    strengths[term] = 1.0
+            texts = [t for t in phr_texts + kw_texts if t]
+            share: Counter[str] = Counter()
+            for t in texts:
+                share.update(set(terms_of(t)))
+            for term, c in share.items():
+                strengths[term] = 1.0 + p.focus * (c / len(texts) - 0.5)
             for t in phr_texts + kw_texts:
                 for kind in question_types(t):
                     strengths[TYPE_PREFIX + kind] = 1.0
@@ -562,11 +574,32 @@ class Matcher:
         weight = self._weight
         out: dict[str, float] = {}
         for seg, f in clauses(text, p.narrative_weight, p.context_weight):
-            for t in [*terms_of(seg), *(TYPE_PREFIX + k for k in question_types(seg))]:
+            for t, g in self._seg_terms(seg):
+                w = weight(t) * f * g
+                if w > out.get(t, -1.0):
+                    out[t] = w
+            for k in question_types(seg):
+                t = TYPE_PREFIX + k
                 w = weight(t) * f
                 if w > out.get(t, -1.0):
                     out[t] = w
         return {t: w for t, w in out.items() if w > 0}
+
+    def _seg_terms(self, seg: str) -> list[tuple[str, float]]:
+        """The terms of one segment, each with its concept-span factor (see Params.concept_span)."""
+        p = self.params
+        if not _CJK_RE.match(seg):
+            return [(t, 1.0) for t in terms_of(seg)]
+        n = len(seg)
+        scale = [1.0] * n
+        if self._concept_re is not None and p.concept_span:
+            for m in self._concept_re.finditer(seg):
+                f = (m.end() - m.start() - 1) ** -p.concept_span
+                for i in range(m.start(), m.end()):
+                    scale[i] = f
+        out = [(ch, scale[i]) for i, ch in enumerate(seg)]
+        out += [(seg[i:i + 2], max(scale[i], scale[i + 1])) for i in range(n - 1)]
+        return out
 
     def novelty(self, text: str) -> float:
         """How many words the knowledge has never seen modify a word it knows (交警+电话, 驾照+扣分).

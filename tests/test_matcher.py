@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.knowledge import Entry, Knowledge
-from bot.matcher import Matcher, normalize
+from bot.matcher import Matcher, Params, normalize
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -188,3 +188,28 @@ def test_novelty_counts_unknown_words_that_modify_a_known_one(matcher: Matcher) 
     assert matcher.novelty(matcher.prepare("工资被拖欠怎么办")[0]) == 0.0
     # in a story clause it counts less
     assert matcher.novelty(matcher.prepare("我在驾照工资 怎么办")[0]) < 1.0
+
+
+def test_a_synonym_word_counts_as_one_concept() -> None:
+    """A long canonical word (外卖骑手 for 骑手) must not outweigh the word that says what is asked."""
+    k = Knowledge.from_entries([
+        _entry("grow.contest", "外卖骑手技能比赛怎么参加？", "报名参加技能比赛，骑手和快递员都可以。"),
+        _entry("member.dues", "会员需要缴纳会费吗？", "会费由工会统一减免。", ["会费按什么标准交"], ["会费"]),
+    ], [["外卖骑手", "骑手", "送外卖的"]])
+    m = Matcher(k, semantic=False)
+    assert m.match("骑手要交会费吗").best.entry_id == "member.dues"
+    flat = Matcher(k, Params(concept_span=0.0), semantic=False)
+    terms, spanned = flat.query_terms("外卖骑手要交会费吗"), m.query_terms("外卖骑手要交会费吗")
+    assert spanned["卖骑"] == pytest.approx(terms["卖骑"] * 3 ** -Params().concept_span)
+    assert spanned["会费"] == pytest.approx(terms["会费"])
+
+
+def test_a_term_in_more_phrasings_is_more_central_to_the_entry() -> None:
+    k = Knowledge.from_entries([
+        _entry("a", "怎样申请入会？", "填写信息。", ["入会在哪申请", "入会流程"], ["申请入会"]),
+        _entry("b", "会员身份怎么查？", "公众号查看。", ["入会批下来没有"]),
+    ])
+    m = Matcher(k, Params(focus=0.2), semantic=False)
+    strength = {i: dict(m._postings["入会"])[i] for i in (0, 1)}
+    assert strength[0] == pytest.approx(1.0 + 0.2 * (4 / 4 - 0.5))
+    assert strength[1] == pytest.approx(1.0 + 0.2 * (1 / 2 - 0.5))
