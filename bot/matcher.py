@@ -618,11 +618,7 @@ class Matcher:
             if not _CJK_RE.match(seg):
                 continue
             n = len(seg)
-            covered = [False] * n
-            for i in range(n - 1):
-                bg = seg[i:i + 2]
-                if bg in df or bg in STOP_BIGRAMS:
-                    covered[i] = covered[i + 1] = True
+            covered = self._covered(seg)
             run = 0
             for i in range(n + 1):
                 if i < n and not covered[i] and seg[i] not in STOP_CHARS and seg[i] not in _TIME_CHARS:
@@ -705,6 +701,15 @@ class Matcher:
             norm, fixes = self.repair(norm)
         return self.canonical(norm), fixes
 
+    def _covered(self, seg: str) -> list[bool]:
+        """For each character of ``seg``: is it inside a bigram the knowledge (or Chinese grammar) uses?"""
+        covered = [False] * len(seg)
+        for i in range(len(seg) - 1):
+            bg = seg[i:i + 2]
+            if bg in self._df or bg in STOP_BIGRAMS:
+                covered[i] = covered[i + 1] = True
+        return covered
+
     def near_miss(self, text: str, index: int) -> tuple[str, str] | None:
         """An unknown word directly before a term the knowledge uses, as (word, term).
 
@@ -719,11 +724,7 @@ class Matcher:
             if not _CJK_RE.match(seg):
                 continue
             n = len(seg)
-            covered = [False] * n
-            for i in range(n - 1):
-                bg = seg[i:i + 2]
-                if bg in df or bg in STOP_BIGRAMS:
-                    covered[i] = covered[i + 1] = True
+            covered = self._covered(seg)
             i = 0
             while i < n:
                 if covered[i] or seg[i] in STOP_CHARS:
