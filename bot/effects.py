@@ -1,4 +1,5 @@
-"""Carrying out what handlers asked for, after the new state is saved.
+"""Carrying out what handlers asked for: plain store writes with the turn's last round trip,
+the rest (a registry write) after the new state is saved.
 
 Every runner is idempotent (a WeChat retry or a second 确认 may bring the same effect twice)
 and a failing runner never takes the reply down with it.
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.conversation import Effect, Incoming, Outcome
 from bot.registry import RegistryUnavailable
-from bot.store import StoreUnavailable
+from bot.store import Store, StoreUnavailable
 from handlers import join
 
 if TYPE_CHECKING:
@@ -24,9 +25,8 @@ log = logging.getLogger(__name__)
 Runner = Callable[["Services", Incoming, Outcome, Effect], Outcome]
 
 
-def _record_unanswered(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
-    services.store.record_unanswered(str(effect.data.get("question", "")), str(effect.data.get("outcome", "none")))
-    return outcome
+def _record_unanswered(store: Store, effect: Effect) -> None:
+    store.record_unanswered(str(effect.data.get("question", "")), str(effect.data.get("outcome", "none")))
 
 
 def _register_member(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
@@ -45,9 +45,27 @@ def _register_member(services: Services, message: Incoming, outcome: Outcome, ef
 
 
 RUNNERS: dict[str, Runner] = {
-    "record_unanswered": _record_unanswered,
     "register_member": _register_member,
 }
+
+STORE_WRITES: dict[str, Callable[[Store, Effect], None]] = {
+    "record_unanswered": _record_unanswered,
+}
+"""Effects that are only a few Redis writes: they ride along with the turn's last round trip."""
+
+
+def split_store_writes(outcome: Outcome) -> tuple[Outcome, Callable[[Store], None]]:
+    """The outcome without its plain store writes, and a function adding those writes to a batch."""
+    writes = [e for e in outcome.effects if e.kind in STORE_WRITES]
+    if not writes:
+        return outcome, lambda store: None
+    rest = tuple(e for e in outcome.effects if e.kind not in STORE_WRITES)
+
+    def write(store: Store) -> None:
+        for effect in writes:
+            STORE_WRITES[effect.kind](store, effect)
+
+    return replace(outcome, effects=rest), write
 
 
 def run_effects(services: Services, message: Incoming, outcome: Outcome) -> Outcome:

@@ -788,6 +788,8 @@ class Matcher:
                 ev += w * common_maps[t].get(i, 0.0)
             evidence_of[i] = ev
         q_flat = text.replace(" ", "")
+        q_keys = q_terms.keys()
+        q_weight = q_terms.__getitem__
         total = known + unknown
         results = []
         for i in order:
@@ -798,14 +800,11 @@ class Matcher:
             best_phrase = 0.0
             best_fuzzy = 0.0
             for pflat, pweights, psum in doc.phrasings:
-                matched = 0.0
-                matched_p = 0.0
-                for t, w in q_terms.items():
-                    pw = pweights.get(t)
-                    if pw is not None:
-                        matched += w
-                        matched_p += pw
+                shared = q_keys & pweights.keys()
+                # fsum: exact, so the (hash-seeded) set order cannot change a score
+                matched = math.fsum(map(q_weight, shared))
                 if matched > 0:
+                    matched_p = math.fsum(map(pweights.__getitem__, shared))
                     prec = matched / total
                     rec = matched_p / psum
                     f1 = 2 * prec * rec / (prec + rec)

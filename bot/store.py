@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import fakeredis
@@ -50,6 +51,16 @@ _RELEASE_LOCK = """
 if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
 return 0
 """
+
+_BEGIN_TURN = """
+if ARGV[3] == "1" and not redis.call("set", KEYS[1], "1", "NX", "EX", 300) then return false end
+if redis.call("set", KEYS[2], ARGV[1], "NX", "PX", ARGV[2]) then
+  return {1, redis.call("get", KEYS[3]) or ""}
+end
+return {0}
+"""
+"""Claim the message (when ARGV[3] is 1), lock the user, read the state. KEYS: seen, lock, state.
+Returns nil for a message claimed before, {0} while another request holds the lock, {1, state}."""
 
 
 @dataclass(frozen=True)
@@ -121,35 +132,32 @@ class Store:
     # -- a conversation turn: two round trips per message -----------------------------------------
 
     def begin_turn(self, user: str, message_key: str, lock_ttl: float = 10.0, wait: float = 4.0) -> Turn | None:
-        """Claim the message, lock the user and read their state, in one round trip when nobody waits.
+        """Claim the message, lock the user and read their state: one script, one round trip.
 
         ``None`` means the message was claimed before: a WeChat retry, to be answered with the
-        first delivery's reply. The state read counts only if our lock was taken, since the commands
-        run in order and nobody else writes a locked user's state. Raises :class:`LockTimeout` after
-        ``wait`` seconds behind another message of the same user (the claim is released, so a retry
-        runs).
+        first delivery's reply. Raises :class:`LockTimeout` after ``wait`` seconds behind another
+        message of the same user (the claim is released, so a retry runs).
         """
         token = secrets.token_hex(8)
-        lock_key, state_key = self.key("lock", "user", user), self.key("state", user)
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.key("seen", message_key), b"1", nx=True, ex=300)
-        pipe.set(lock_key, token, nx=True, px=int(lock_ttl * 1000))
-        pipe.get(state_key)
-        first, locked, raw = self._call(pipe.execute)
-        if not first:
-            if locked:
-                self._call(self.redis.eval, _RELEASE_LOCK, 1, lock_key, token)
+        keys = [self.key("seen", message_key), self.key("lock", "user", user), self.key("state", user)]
+        args = [token, int(lock_ttl * 1000), 1]
+        result = self._call(self._begin_turn, keys=keys, args=args)
+        if result is None:
             return None
         deadline = time.monotonic() + wait
-        while not locked:
+        args[2] = 0  # claimed already: from now on only wait for the lock
+        while not result[0]:
             if time.monotonic() >= deadline:
                 self.release_claim(message_key)
                 raise LockTimeout(user)
             time.sleep(0.01)
-            locked = self._call(self.redis.set, lock_key, token, nx=True, px=int(lock_ttl * 1000))
-            if locked:
-                raw = self._call(self.redis.get, state_key)
-        return Turn(user, message_key, token, _decode_state(user, raw))
+            result = self._call(self._begin_turn, keys=keys, args=args)
+        return Turn(user, message_key, token, _decode_state(user, result[1]))
+
+    @cached_property
+    def _begin_turn(self) -> Any:
+        # a registered script on the plain client: EVALSHA, loading the script once on NOSCRIPT
+        return self.redis.register_script(_BEGIN_TURN)
 
     def finish_turn(self, turn: Turn, state: State, reply: bytes,
                     also: Callable[[Store], None] | None = None) -> None:
@@ -208,10 +216,9 @@ class Store:
         question = question.strip()[:200]
         if not question:
             return
-        pipe = self.redis.pipeline()
-        pipe.zincrby(self.key("gaps", "count"), 1, question)
-        pipe.hset(self.key("gaps", "outcome"), question, outcome)
-        self._call(pipe.execute)
+        with self._writes() as pipe:
+            pipe.zincrby(self.key("gaps", "count"), 1, question)
+            pipe.hset(self.key("gaps", "outcome"), question, outcome)
 
     def unanswered(self, limit: int = 1000) -> list[tuple[str, int, str]]:
         """(question, times asked, last outcome), most asked first."""
@@ -252,6 +259,16 @@ class Store:
         return [(m.decode() if isinstance(m, bytes) else m, float(d)) for m, d in rows]
 
     # ------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writes(self) -> Iterator[redis.client.Pipeline]:
+        """Several writes in one round trip; a store that is itself a batch adds them to it."""
+        if isinstance(self.redis, redis.client.Pipeline):
+            yield self.redis
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        yield pipe
+        self._call(pipe.execute)
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a redis-py call; connection failures become :class:`StoreUnavailable`."""

@@ -17,7 +17,7 @@ from dataclasses import replace
 from flask import Blueprint, Response, current_app, request
 
 from bot.conversation import Incoming, Outcome
-from bot.effects import run_effects
+from bot.effects import run_effects, split_store_writes
 from bot.protocol import (
     ProtocolError,
     Query,
@@ -31,7 +31,7 @@ from bot.protocol import (
 )
 from bot.router import fit_reply
 from bot.services import Services
-from bot.store import LockTimeout, StoreUnavailable
+from bot.store import LockTimeout, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def handle(services: Services, message: Incoming) -> str:
         log.info("retry of %s answered from the first delivery", key)
         return stored.decode("utf-8") if stored else "success"
     try:
-        outcome = fit_reply(services.route(turn.state, message, services.context()))
+        outcome, store_writes = split_store_writes(fit_reply(services.route(turn.state, message, services.context())))
         if outcome.effects:
             store.save_state(message.user, outcome.state)  # effects run only once the state is safe
             outcome = run_effects(services, message, outcome)
@@ -116,9 +116,13 @@ def handle(services: Services, message: Incoming) -> str:
             store.abandon_turn(turn)
         text = ERROR_TEXT.format(hotline=services.config.service.hotline)
         return render_text(message.user, message.account, text, int(services.clock()))
+
+    def also(batch: Store) -> None:
+        services.after_message(message, batch)
+        store_writes(batch)
+
     try:
-        store.finish_turn(turn, outcome.state, reply.encode("utf-8"),
-                          also=lambda batch: services.after_message(message, batch))
+        store.finish_turn(turn, outcome.state, reply.encode("utf-8"), also=also)
     except StoreUnavailable as exc:  # the work is done (maybe a member written): still say so
         log.error("answered %s but could not save the conversation: %s", key, exc)
     return reply

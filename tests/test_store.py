@@ -102,6 +102,13 @@ def test_turn_claims_locks_reads_and_saves(store: Store) -> None:
     assert third is not None
 
 
+def test_unanswered_questions_ride_in_the_turns_last_batch(store: Store) -> None:
+    turn = store.begin_turn("u4", "msg:40")
+    assert turn is not None
+    store.finish_turn(turn, {}, b"r", also=lambda batch: batch.record_unanswered("高温费怎么领", "none"))
+    assert store.unanswered() == [("高温费怎么领", 1, "none")]
+
+
 def test_turn_waits_for_the_lock_and_reads_the_state_saved_meanwhile(store: Store) -> None:
     first = store.begin_turn("u2", "msg:20")
     assert first is not None

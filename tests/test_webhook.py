@@ -105,6 +105,14 @@ def test_every_message_type_gets_a_valid_reply(tmp_path: Path, mode: str, name: 
         assert b"<Encrypt>" in reply.body or reply.body == b"success"
 
 
+def test_an_unanswered_question_is_recorded_once_for_staff(bot: Bot) -> None:
+    xml = bot.sim.text("worker9", "我家猫不吃饭怎么办", msg_id=424242)
+    first = bot.sim.post(xml)
+    assert first.text and "12351" in first.text
+    assert bot.sim.post(xml).body == first.body  # WeChat's retry: same reply, not counted again
+    assert bot.services.store.unanswered() == [("我家猫不吃饭怎么办", 1, "none")]
+
+
 def test_get_verification_echoes(bot: Bot) -> None:
     reply = bot.sim.verify("hello-echo")
     assert (reply.status, reply.body) == (200, b"hello-echo")
