@@ -1,7 +1,12 @@
 """Webhook throughput and latency: signed text messages through gunicorn (2 workers) + real Redis.
 
 Runs the same load against a bare Flask view that answers ``success`` on the same server setup
-and prints the ratio. All traffic stays on 127.0.0.1; every loop is bounded in count and time.
+and prints the ratio, for two connection patterns: each message on a new connection (how
+separate WeChat pushes arrive) and a few keep-alive connections (how a proxy in front would
+talk). Also prints the server's CPU per message and how it split between the two workers:
+gunicorn leaves a keep-alive connection with the worker that accepted it, and with a handful
+of connections one worker often gets most of them. All traffic stays on 127.0.0.1; every loop
+is bounded in count and time.
 
     .venv/bin/python bench/webhook.py [--requests 3000] [--rate 200] [--seconds 10]
 """
@@ -56,6 +61,24 @@ def start(target: str, env: dict[str, str], port: int, threads: int = 4) -> subp
     raise SystemExit(f"server {target} did not start")
 
 
+def children(pid: int) -> list[int]:
+    """The gunicorn workers of arbiter ``pid``."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def requests_for(count: int, seed: int) -> list[tuple[str, bytes]]:
     sim = Simulator(WechatConfig(token=TOKEN), transport=lambda *a: (0, b""))
     out = []
@@ -66,8 +89,11 @@ def requests_for(count: int, seed: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def worker(port: int, jobs: list[tuple[str, bytes]], interval: float, start_at: float, queue: mp.Queue) -> None:
-    """Send ``jobs`` over one keep-alive connection; ``interval`` > 0 paces them (open loop)."""
+def worker(port: int, jobs: list[tuple[str, bytes]], interval: float, start_at: float, keep_alive: bool,
+           queue: mp.Queue) -> None:
+    """Send ``jobs`` over one keep-alive connection, or one connection each; ``interval`` > 0 paces
+    them (open loop)."""
+    headers = {"Content-Type": "text/xml"} if keep_alive else {"Content-Type": "text/xml", "Connection": "close"}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies, errors = [], 0
     while time.time() < start_at:
@@ -78,7 +104,7 @@ def worker(port: int, jobs: list[tuple[str, bytes]], interval: float, start_at: 
         if delay > 0:
             time.sleep(delay)
         try:
-            conn.request("POST", path, body, {"Content-Type": "text/xml"})
+            conn.request("POST", path, body, headers)
             response = conn.getresponse()
             response.read()
             if response.status != 200:
@@ -92,12 +118,14 @@ def worker(port: int, jobs: list[tuple[str, bytes]], interval: float, start_at: 
     queue.put((latencies, errors))
 
 
-def run_load(port: int, total: int, clients: int, rate: float | None, seed: int) -> dict[str, float]:
+def run_load(port: int, total: int, clients: int, rate: float | None, seed: int,
+             keep_alive: bool = True) -> dict[str, float]:
     jobs = requests_for(total, seed)
     queue: mp.Queue = mp.Queue()
     start_at = time.time() + 0.5
     interval = clients / rate if rate else 0.0
-    procs = [mp.Process(target=worker, args=(port, jobs[i::clients], interval, start_at, queue)) for i in range(clients)]
+    procs = [mp.Process(target=worker, args=(port, jobs[i::clients], interval, start_at, keep_alive, queue))
+             for i in range(clients)]
     for p in procs:
         p.start()
     results = [queue.get(timeout=300) for _ in procs]
@@ -134,25 +162,35 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
 
-    figures = {}
-    for name, target in (("bare flask", "bench.bare_flask:app"), ("unionbot", "bot.app:wsgi_app()")):
-        port = free_port()
-        server = start(target, env, port, args.threads)
-        try:
-            run_load(port, 200, args.clients, None, seed=1)  # warm up: imports, knowledge, connections
-            seed = 2 if name == "unionbot" else 3
-            throughput = run_load(port, args.requests, args.clients, None, seed=seed)
-            paced = run_load(port, int(args.rate * args.seconds), 4, args.rate, seed=seed + 10)
-        finally:
-            server.terminate()
-            server.wait(10)
-        figures[name] = (throughput, paced)
-        print(f"{name:>10}: {throughput['throughput']:7.0f} msg/s over {throughput['requests']} messages "
-              f"({args.clients} connections, {throughput['errors']} errors), p50 {throughput['p50_ms']:.1f} ms, "
-              f"p99 {throughput['p99_ms']:.1f} ms | at {args.rate:.0f} msg/s: p50 {paced['p50_ms']:.1f} ms, "
-              f"p99 {paced['p99_ms']:.1f} ms ({paced['errors']} errors)")
-    ratio = figures["unionbot"][0]["throughput"] / figures["bare flask"][0]["throughput"]
-    print(f"throughput ratio unionbot / bare flask: {ratio:.2f}")
+    for keep_alive in (False, True):
+        pattern = "keep-alive connections" if keep_alive else "a new connection per message"
+        print(f"-- {pattern}")
+        figures = {}
+        for name, target in (("bare flask", "bench.bare_flask:app"), ("unionbot", "bot.app:wsgi_app()")):
+            port = free_port()
+            server = start(target, env, port, args.threads)
+            try:
+                run_load(port, 200, args.clients, None, seed=1, keep_alive=keep_alive)  # warm up
+                seed = (2 if name == "unionbot" else 3) + (20 if keep_alive else 0)
+                processes = [server.pid, *children(server.pid)]
+                cpu_before = [cpu_seconds(p) for p in processes]
+                throughput = run_load(port, args.requests, args.clients, None, seed=seed, keep_alive=keep_alive)
+                cpu_used = [cpu_seconds(p) - c for p, c in zip(processes, cpu_before, strict=True)]
+                paced = run_load(port, int(args.rate * args.seconds), 4, args.rate, seed=seed + 10,
+                                 keep_alive=keep_alive)
+            finally:
+                server.terminate()
+                server.wait(10)
+            figures[name] = throughput
+            workers = sorted((c for c in cpu_used[1:]), reverse=True)
+            print(f"{name:>10}: {throughput['throughput']:7.0f} msg/s over {throughput['requests']} messages "
+                  f"({args.clients} clients, {throughput['errors']} errors), p50 {throughput['p50_ms']:.1f} ms, "
+                  f"p99 {throughput['p99_ms']:.1f} ms | at {args.rate:.0f} msg/s: p50 {paced['p50_ms']:.1f} ms, "
+                  f"p99 {paced['p99_ms']:.1f} ms ({paced['errors']} errors) | server CPU "
+                  f"{sum(cpu_used) / throughput['requests'] * 1000:.2f} ms/msg, workers "
+                  + " / ".join(f"{c:.1f}" for c in workers) + " s")
+        ratio = figures["unionbot"]["throughput"] / figures["bare flask"]["throughput"]
+        print(f"throughput ratio unionbot / bare flask ({pattern}): {ratio:.2f}")
     import redis
 
     client = redis.Redis.from_url(args.redis)

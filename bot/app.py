@@ -39,6 +39,15 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     return app
 
 
+def serving_app(config: Config) -> Flask:
+    """The app a serving worker runs: knowledge loaded before the first message, not during it."""
+    app = create_app(config)
+    services: Services = app.extensions["unionbot"]
+    if services.knowledge is not None:
+        services.knowledge.matcher()
+    return app
+
+
 def wsgi_app() -> Flask:
     """Entry point for gunicorn (``bot.app:wsgi_app()``): config from ``$UNIONBOT_CONFIG``."""
-    return create_app(load_config())
+    return serving_app(load_config())

@@ -53,6 +53,8 @@ class KnowledgeConfig:
     reload_interval: float = 2.0
     semantic: str = "auto"
     """The optional embedding signal: "auto" (use it when installed), "on" (require it), "off"."""
+    match_memo: int = 4096
+    """Distinct questions whose match each worker remembers until the knowledge changes (0: off)."""
 
 
 @dataclass(frozen=True)
@@ -203,5 +205,7 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"database.url: not a database URL: {config.database.url!r}")
     if config.knowledge.semantic not in ("auto", "on", "off"):
         raise ConfigError(f"knowledge.semantic: must be auto, on or off, got {config.knowledge.semantic!r}")
+    if config.knowledge.match_memo < 0:
+        raise ConfigError("knowledge.match_memo: must be 0 (off) or a positive number of questions")
     if config.knowledge.reload_interval <= 0:
         raise ConfigError("knowledge.reload_interval: must be positive")

@@ -400,8 +400,11 @@ class Matcher:
     """
 
     def __init__(self, knowledge: Knowledge, params: Params | None = None,
-                 semantic: bool | None = None) -> None:
+                 semantic: bool | None = None, memo_size: int = 0) -> None:
+        """``memo_size``: how many distinct questions' results to remember (0: none). The
+        matcher never changes once built, so a repeated question can skip the work."""
         self.knowledge = knowledge
+        self._memo = lru_cache(maxsize=memo_size)(self._match) if memo_size > 0 else self._match
         self.params = params or Params()
         self.entries = knowledge.entries
         self._build_synonyms(knowledge.synonyms)
@@ -909,6 +912,9 @@ class Matcher:
         }
 
     def match(self, text: str) -> MatchResult:
+        return self._memo(text)
+
+    def _match(self, text: str) -> MatchResult:
         prepared, _ = self.prepare(text)
         outcome, scored = self._decide(text, prepared)
         if outcome == "none":

@@ -89,7 +89,8 @@ class Services:
         registry = Registry.from_config(config, connect_timeout=DATABASE_CONNECT_TIMEOUT)
         semantic = {"auto": None, "on": True, "off": False}[config.knowledge.semantic]
         knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
-                                    matcher_factory=lambda k: Matcher(k, semantic=semantic))
+                                    matcher_factory=lambda k: Matcher(k, semantic=semantic,
+                                                                      memo_size=config.knowledge.match_memo))
         wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 

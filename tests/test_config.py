@@ -47,6 +47,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ('[wechat]\ntokn = "x"\n', "wechat.tokn: unknown key"),
         ('[store]\nurl = "mysql://x"\n', "store.url: must start with"),
         ('[database]\nurl = "nonsense"\n', "database.url: not a database URL"),
+        ('[knowledge]\nmatch_memo = -1\n', "knowledge.match_memo: must be 0 (off) or a positive number"),
         ("wechat = 3\n", "wechat: must be a table"),
         ("[wechat\n", "not valid TOML"),
     ],

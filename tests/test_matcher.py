@@ -53,6 +53,20 @@ def test_answer(matcher: Matcher) -> None:
     assert r.outcome == "answer" and r.candidates[0].entry_id == "member.leave"
 
 
+def test_a_repeated_question_is_answered_from_the_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    memo = Matcher(KNOWLEDGE, memo_size=2)
+    worked: list[str] = []
+    prepare = memo.prepare
+    monkeypatch.setattr(memo, "prepare", lambda text: (worked.append(text), prepare(text))[1])
+    first = memo.match("退会")
+    assert memo.match("退会") == first == Matcher(KNOWLEDGE).match("退会")
+    assert worked == ["退会"]
+    memo.match("会费")
+    memo.match("入会")  # the memo holds two questions: 退会 is forgotten
+    memo.match("退会")
+    assert worked == ["退会", "会费", "入会", "退会"]
+
+
 def test_synonym_and_traditional(matcher: Matcher) -> None:
     r = matcher.match("我想退出工會")
     assert r.outcome == "answer" and r.candidates[0].entry_id == "member.leave"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import create_app
+from bot.app import create_app, serving_app
 from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, WechatConfig
 from bot.conversation import Outcome
 from bot.router import route as real_route
@@ -111,6 +111,11 @@ def test_an_unanswered_question_is_recorded_once_for_staff(bot: Bot) -> None:
     assert first.text and "12351" in first.text
     assert bot.sim.post(xml).body == first.body  # WeChat's retry: same reply, not counted again
     assert bot.services.store.unanswered() == [("我家猫不吃饭怎么办", 1, "none")]
+
+
+def test_a_serving_worker_loads_the_knowledge_before_the_first_message(tmp_path: Path) -> None:
+    services = serving_app(make_config(tmp_path)).extensions["unionbot"]
+    assert services.knowledge.loaded_at is not None and services.knowledge.last_error is None
 
 
 def test_get_verification_echoes(bot: Bot) -> None:

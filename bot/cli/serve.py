@@ -47,7 +47,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
     """Run the bot: WeChat posts to http://HOST:PORT/wechat."""
     from gunicorn.app.base import BaseApplication
 
-    from bot.app import create_app
+    from bot.app import serving_app
 
     config = load(config_path)
     if workers > 1 and config.store.url.startswith("memory://"):
@@ -67,7 +67,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return create_app(config)
+            return serving_app(config)
 
     click.echo(f"unionbot serving on http://{host}:{port}/wechat ({workers} worker(s), config: {config.source})")
     click.echo(f"try it: unionbot chat --url http://{host}:{port}" + (f" --config {config_path}" if config_path else ""))
