@@ -105,6 +105,22 @@ def test_near_miss_is_not_answered(matcher: Matcher, q: str) -> None:
     assert matcher.explain(q)["near_miss"]
 
 
+def test_an_unknown_thing_asked_about_is_not_answered(matcher: Matcher) -> None:
+    """附近有什么好吃的: whatever else matches, no entry is about 好吃的."""
+    assert matcher.unknown_object("服务站附近有什么好吃的") == "好吃"
+    assert matcher.match("服务站附近有什么好吃的").outcome != "answer"
+    assert matcher.explain("服务站附近有什么好吃的")["unknown_object"] == "好吃"
+    assert matcher.unknown_object("服务站有什么热饭") is None  # 热饭 is in the knowledge
+    assert matcher.unknown_object("暖心服务站能做什么") is None
+
+
+def test_a_known_function_bigram_is_weak_evidence_an_unknown_one_is_not() -> None:
+    plain = Matcher(KNOWLEDGE, params=Params(function_bigram=1.0))
+    weak = Matcher(KNOWLEDGE, params=Params(function_bigram=0.5))
+    assert weak._weight("里申") == pytest.approx(0.5 * plain._weight("里申"))  # 入会在哪里申请
+    assert weak._weight("吃的") == plain._weight("吃的")  # never used by the knowledge
+
+
 def test_near_miss_ignores_time_words(matcher: Matcher) -> None:
     assert matcher.near_miss("两年会员怎样办理退会", 2) is None
 
