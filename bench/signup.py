@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.webhook import free_port, start  # noqa: E402
+from bench.webhook import children, cpu_seconds, free_port, start  # noqa: E402
 from bot.config import WechatConfig  # noqa: E402
 from bot.privacy import generate_key  # noqa: E402
 from bot.simulator import Simulator  # noqa: E402
@@ -117,30 +117,17 @@ def client(port: int, run: str, riders: list[int], start_at: float, deadline: fl
     queue.put((completed, latencies, errors, time.time(), time.process_time()))
 
 
-def _cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_by_role(server_pid: int) -> dict[str, float]:
     """CPU seconds so far of the gunicorn processes, PostgreSQL and Redis (Linux /proc; else empty)."""
     if not Path("/proc").is_dir():
         return {}
     roles = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
-    try:
-        children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
-    except OSError:
-        children = []
     try:  # every CPU's busy time, to show what else ran on the machine meanwhile
         jiffies = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         roles["machine busy"] = (sum(jiffies) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         pass
-    roles["gunicorn"] = sum(_cpu(int(p)) for p in [server_pid, *children])
+    roles["gunicorn"] = sum(cpu_seconds(p) for p in [server_pid, *children(server_pid)])
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -148,9 +135,9 @@ def cpu_by_role(server_pid: int) -> dict[str, float]:
             except OSError:
                 continue
             if comm.startswith("postgres"):
-                roles["postgres"] += _cpu(int(entry.name))
+                roles["postgres"] += cpu_seconds(int(entry.name))
             elif comm.startswith("redis-server"):
-                roles["redis"] += _cpu(int(entry.name))
+                roles["redis"] += cpu_seconds(int(entry.name))
     return roles
 
 
