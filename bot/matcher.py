@@ -256,8 +256,8 @@ DECISION_FEATURES = ("rule", "evidence", "ratio", "phrase", "unknown", "novel")
 # wrong <= 2 % and oos_rejected >= 92 %. On bench/evalsets (two other unions' knowledge and hard
 # cases for ours, never used for fitting): wrong 1.4-4.5 %, oos_rejected 0.85-0.93. Re-fit on your own cases:
 # ``.venv/bin/python bench/calibrate_matcher.py KNOWLEDGE_DIR CASES.yaml [KNOWLEDGE_DIR CASES.yaml …]``.
-DECISION_WEIGHTS: tuple[float, ...] = (1.938, 2.391, -2.307, 3.572, 0.296, -2.373)
-DECISION_BIAS: float = -2.155
+DECISION_WEIGHTS: tuple[float, ...] = (1.922, 2.393, -2.301, 3.562, 0.293, -2.363)
+DECISION_BIAS: float = -2.153
 DECISION_THRESHOLD: float = 0.57
 _RULE = (1.4, 0.75, 0.2, 0.75)
 """The hand rule of the first feature: evidence, full coverage, least coverage, runner-up ratio."""
@@ -653,8 +653,10 @@ class Matcher:
         A character is replaced only when the bigram it is in never occurs in the knowledge,
         the replacement bigram occurs at least twice there and has no function characters,
         sounds exactly the same (toneless pinyin), and differs in this one character; and
-        only when neither character already forms a known bigram with its other neighbour
-        (司机能 keeps 机; 住院的钱工会 keeps 钱, whose neighbour 工 belongs to 工会).
+        only when the replaced character does not form a known bigram with its other neighbour
+        (司机能 keeps 机), nor the kept one a known bigram at least as common as the replacement
+        (住院的钱工会 keeps 钱, whose neighbour 工 belongs to 工会; 交会废 becomes 交会费, as
+        会费 is far more common than 交会).
         Function characters (是, 的, 一 …) are never replaced.
         """
         fixes: list[tuple[str, str]] = []
@@ -683,11 +685,13 @@ class Matcher:
                     if cand[0] == a and cand[1] != b:
                         j = i + 1
                         known_outer = bool(after) and (b + after) in vocab
-                        kept_taken = bool(before) and before not in STOP_CHARS and (before + a) in vocab
+                        kept_taken = (bool(before) and before not in STOP_CHARS
+                                      and vocab.get(before + a, 0) >= vocab[cand])
                     elif cand[1] == b and cand[0] != a:
                         j = i
                         known_outer = bool(before) and (before + a) in vocab
-                        kept_taken = bool(after) and after not in STOP_CHARS and (b + after) in vocab
+                        kept_taken = (bool(after) and after not in STOP_CHARS
+                                      and vocab.get(b + after, 0) >= vocab[cand])
                     else:
                         continue
                     if chars[j] in STOP_CHARS or known_outer or kept_taken:

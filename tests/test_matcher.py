@@ -125,6 +125,15 @@ def test_near_miss_ignores_time_words(matcher: Matcher) -> None:
     assert matcher.near_miss("两年会员怎样办理退会", 2) is None
 
 
+def test_repair_fixes_a_typo_next_to_a_weaker_known_word() -> None:
+    """交会废: 交会 is a known bigram, but 会费 far more so: the typo is 废, not a word boundary."""
+    dues = Knowledge.from_entries([
+        _entry("dues", "怎么交会费？", "会费每月交一次，会费标准是工资的0.5%，会费可以在公众号交。",
+               ["会费交多少", "不交会费会怎样"], ["会费"]),
+    ], [])
+    assert Matcher(dues).prepare("不交会废会怎样") == ("不交会费会怎样", [("会废", "会费")])
+
+
 def test_repair_keeps_a_character_whose_neighbour_is_taken(matcher: Matcher) -> None:
     # 钱工 sounds like 欠工 (from 拖欠工资), but 工 already belongs to 工会
     _, fixes = matcher.prepare("住院的钱工会能报吗")
