@@ -182,7 +182,7 @@ def main() -> None:
                 server.terminate()
                 server.wait(10)
             figures[name] = throughput
-            workers = sorted((c for c in cpu_used[1:]), reverse=True)
+            workers = sorted(cpu_used[1:], reverse=True)
             print(f"{name:>10}: {throughput['throughput']:7.0f} msg/s over {throughput['requests']} messages "
                   f"({args.clients} clients, {throughput['errors']} errors), p50 {throughput['p50_ms']:.1f} ms, "
                   f"p99 {throughput['p99_ms']:.1f} ms | at {args.rate:.0f} msg/s: p50 {paced['p50_ms']:.1f} ms, "

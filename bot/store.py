@@ -162,22 +162,20 @@ class Store:
     def finish_turn(self, turn: Turn, state: State, reply: bytes,
                     also: Callable[[Store], None] | None = None) -> None:
         """Save the state and the reply (for retries), run ``also``'s writes, unlock: one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        batch = Store(pipe, self.prefix, self.state_ttl)
-        batch.save_state(turn.user, state)
-        batch.save_reply(turn.message_key, reply)
-        if also is not None:
-            also(batch)
-        # plain EVAL: a registered Script would make redis-py send SCRIPT EXISTS before every pipeline
-        pipe.eval(_RELEASE_LOCK, 1, self.key("lock", "user", turn.user), turn.token)
-        self._call(pipe.execute)
+        with self._writes() as pipe:
+            batch = Store(pipe, self.prefix, self.state_ttl)
+            batch.save_state(turn.user, state)
+            batch.save_reply(turn.message_key, reply)
+            if also is not None:
+                also(batch)
+            # plain EVAL: a registered Script would make redis-py send SCRIPT EXISTS before every pipeline
+            pipe.eval(_RELEASE_LOCK, 1, self.key("lock", "user", turn.user), turn.token)
 
     def abandon_turn(self, turn: Turn) -> None:
         """Unlock and forget the claim of a turn that failed, so WeChat's retry runs it again."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.delete(self.key("seen", turn.message_key))
-        pipe.eval(_RELEASE_LOCK, 1, self.key("lock", "user", turn.user), turn.token)
-        self._call(pipe.execute)
+        with self._writes() as pipe:
+            pipe.delete(self.key("seen", turn.message_key))
+            pipe.eval(_RELEASE_LOCK, 1, self.key("lock", "user", turn.user), turn.token)
 
     # -- locks ---------------------------------------------------------------------------------
 
