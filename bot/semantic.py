@@ -151,5 +151,7 @@ class SemanticIndex:
         import numpy as np
 
         q = embed_query(text)
-        cos = self.matrix @ q
+        # einsum's own loop, not BLAS: BLAS's threads would fight the embedding engine's OpenMP
+        # threads for the cores and made a match 2-3x slower (bench/matcher.py)
+        cos = np.einsum("ij,j->i", self.matrix, q)
         return np.maximum.reduceat(cos, self.starts) if len(cos) else np.zeros(self.n)
