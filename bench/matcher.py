@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.cli.faq import percentile  # noqa: E402
 from bot.knowledge import Entry, Knowledge, load_knowledge  # noqa: E402
 from bot.matcher import Matcher  # noqa: E402
 
@@ -48,7 +49,7 @@ def _latency(m: Matcher, queries: list[str]) -> tuple[float, float, float]:
         m.match(q)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)], times[-1]
+    return statistics.median(times), percentile(times, 0.99), times[-1]
 
 
 def main() -> None:

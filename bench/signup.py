@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.webhook import children, cpu_seconds, free_port, start  # noqa: E402
+from bot.cli.faq import percentile  # noqa: E402
 from bot.config import WechatConfig  # noqa: E402
 from bot.privacy import generate_key  # noqa: E402
 from bot.simulator import Simulator  # noqa: E402
@@ -139,12 +140,6 @@ def cpu_by_role(server_pid: int) -> dict[str, float]:
             elif comm.startswith("redis-server"):
                 roles["redis"] += cpu_seconds(int(entry.name))
     return roles
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, max(0, int(round(q * len(sorted_values))) - 1))]
 
 
 def run_signups(port: int, run: str, riders: range, clients: int, max_seconds: float) -> dict:

@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.cli.faq import percentile  # noqa: E402
 from bot.config import WechatConfig  # noqa: E402
 from bot.simulator import Simulator  # noqa: E402
 
@@ -136,7 +137,7 @@ def run_load(port: int, total: int, clients: int, rate: float | None, seed: int,
     errors = sum(e for _, e in results)
     return {
         "requests": len(latencies), "errors": errors, "throughput": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+        "p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 0.99),
     }
 
 
