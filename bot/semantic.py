@@ -123,35 +123,45 @@ def embed_query(text: str) -> Any:
 
 
 class SemanticIndex:
-    """Per-entry similarity to a question: max cosine over its phrasings (and answer)."""
+    """Per-entry closeness in meaning to a question, one number per entry.
 
-    def __init__(self, entries: Sequence[Any], answers: bool = True) -> None:
+    An entry's closeness is a weighted mean of three cosines: its closest phrasing, the mean over
+    its phrasings, and its answer embedded as a passage. The closest phrasing alone lets one
+    loosely worded similar question pull in unrelated queries; the mean and the answer say what
+    the entry is about as a whole. On the four evaluation sets (dev and bench/evalsets) the
+    right entry is the closest for 485 of 570 questions with weights 1 / 0.5 / 1, against 456
+    with the best of phrasings and answer (README, "Matcher"). An answer weight of 0 leaves
+    answers out.
+    """
+
+    def __init__(self, entries: Sequence[Any], weights: tuple[float, float, float] = (1.0, 0.5, 1.0)) -> None:
         import numpy as np
 
-        items: list[tuple[str, str]] = []
-        owner: list[int] = []
-        for i, e in enumerate(entries):
-            for t in e.phrasings:
-                items.append(("query", t))
-                owner.append(i)
-            if answers and e.answer.strip():
-                items.append(("passage", e.answer.strip()))
-                owner.append(i)
+        w_best, w_mean, w_answer = weights
         self.n = len(entries)
-        self.matrix = embed(items)
-        self.owner = np.asarray(owner, dtype=np.int64)
-        # rows grouped by entry, for a vectorised max per entry
-        order = np.argsort(self.owner, kind="stable")
-        self.matrix = self.matrix[order]
-        self.owner = self.owner[order]
-        self.starts = np.searchsorted(self.owner, np.arange(self.n))
+        # phrasing rows in entry order (every entry has its question), for a per-entry max and mean
+        counts = [len(e.phrasings) for e in entries]
+        self.matrix = embed([("query", t) for e in entries for t in e.phrasings])
+        self.starts = np.cumsum([0] + counts[:-1])
+        self.counts = np.asarray(counts, dtype=np.float32)
+        with_answer = [bool(w_answer and e.answer.strip()) for e in entries]
+        self.answers = embed([("passage", e.answer.strip()) for e, a in zip(entries, with_answer, strict=True) if a])
+        self.answer_rows = np.flatnonzero(with_answer)
+        self.w_best, self.w_mean, self.w_answer = w_best, w_mean, w_answer
+        self.total = w_best + w_mean + w_answer * np.asarray(with_answer, dtype=np.float32)
 
     def similarities(self, text: str) -> Any:
-        """Array of n cosines, one per entry."""
+        """Array of n closeness values (weighted mean cosines, see the class), one per entry."""
         import numpy as np
 
+        if not self.n:
+            return np.zeros(0)
         q = embed_query(text)
         # einsum's own loop, not BLAS: BLAS's threads would fight the embedding engine's OpenMP
         # threads for the cores and made a match 2-3x slower (bench/matcher.py)
         cos = np.einsum("ij,j->i", self.matrix, q)
-        return np.maximum.reduceat(cos, self.starts) if len(cos) else np.zeros(self.n)
+        out = self.w_best * np.maximum.reduceat(cos, self.starts)
+        out += self.w_mean * np.add.reduceat(cos, self.starts) / self.counts
+        if len(self.answer_rows):
+            out[self.answer_rows] += self.w_answer * np.einsum("ij,j->i", self.answers, q)
+        return out / self.total
