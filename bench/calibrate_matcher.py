@@ -12,7 +12,9 @@ out-of-scope case is always a "no"). Then:
    its fold, i.e. without any case about its entry (repeated over several seeds);
 2. the threshold: the lowest probability at which the pooled cross-validated predictions keep
    wrong <= --max-wrong and oos_rejected >= --min-oos-rejected (lowest = most direct answers);
-3. each case set scored by a model fitted on the others only (transfer to unseen knowledge);
+3. leave-one-knowledge-out: the sets of each knowledge folder scored by a model fitted, and a
+   threshold chosen by the same rule, on the cases of the other knowledge only (transfer to a
+   union's knowledge the matcher has never seen);
 4. the final model fitted on everything, printed as constants to paste into bot/matcher.py, and the
    held-out sets scored by it.
 
@@ -55,7 +57,8 @@ def samples(knowledge_dir: str, cases_file: str, semantic: bool = False) -> list
     for c in load_cases(cases_file, k.by_id):
         s = m.decision_sample(c.q) or {"features": None, "best": None, "suggest": [], "none": True,
                                        "near_miss": False, "exact": False}
-        s.update(q=c.q, expect=c.expect, set=cases_file, group=(cases_file, c.expect) if c.expect else None)
+        s.update(q=c.q, expect=c.expect, set=cases_file, knowledge=str(Path(knowledge_dir).resolve()),
+                 group=(cases_file, c.expect) if c.expect else None)
         s["label"] = 1.0 if c.expect and s["best"] == c.expect else 0.0
         out.append(s)
     return out
@@ -208,11 +211,19 @@ def main() -> None:
         idx = [i for i, c in enumerate(cv_cases) if c["set"] == name]
         print(f"  {Path(name).parent.name}/{Path(name).name}:",
               figures([cv_cases[i] for i in idx], [cv_probs[i] for i in idx], t))
-    if len(sets) > 1:
-        print("each set scored by a model fitted on the other sets only (same threshold):")
-        for name, held in sets.items():
-            model = fit(train_rows([c for c in cases if c["set"] != name]), args.l2)
-            print(f"  {Path(name).parent.name}/{Path(name).name}:", figures(held, predict(model, held), t))
+    knowledges = sorted({c["knowledge"] for c in cases})
+    if len(knowledges) > 1:
+        print("each knowledge's sets scored by a model fitted, and thresholded by the same rule, on the cases "
+              "of the other knowledge only (as for a union the matcher has never seen):")
+        for knowledge in knowledges:
+            others = [c for c in cases if c["knowledge"] != knowledge]
+            o_cases, o_probs = cross_validate(others, args.folds, args.seeds, args.l2)
+            t_o = pick_threshold(o_cases, o_probs, args.max_wrong, args.min_oos_rejected)
+            model = fit(train_rows(others), args.l2)
+            for name, held in sets.items():
+                if held[0]["knowledge"] == knowledge:
+                    print(f"  {Path(name).parent.name}/{Path(name).name} (threshold {t_o:.2f}):",
+                          figures(held, predict(model, held), t_o))
     weights, bias = fit(train_rows(cases), args.l2)
     probs = predict((weights, bias), cases)
     print("fitted on all cases (in-sample):", figures(cases, probs, t))
