@@ -341,7 +341,9 @@ class Registry:
         """Record a membership application; idempotent per openid, one member per ID number.
 
         ``application``: openid, name, phone, id_number, birth_date (ISO date), gender,
-        occupation, employer, station_code. Raises ``ValueError`` for a missing field and
+        occupation, employer, station_code, and optionally consents (``{"what", "at": epoch
+        seconds, "notice": digest}`` each, recorded in the audit trail as ``consented_<what>``
+        at the time given). Raises ``ValueError`` for a missing field and
         :class:`RegistryUnavailable` when the database cannot be reached.
         """
         app = _clean_application(application)
@@ -375,6 +377,7 @@ class Registry:
                     s.flush()
                     member.number = self._number(now, member.id)
                     detail = f"station {member.station_code}" if member.station_code else ""
+                    _add_consents(s, member, app, actor)
                     s.add(SignupEvent(member_id=member.id, action="submitted", actor=actor, detail=detail, at=now))
                     s.flush()
                     result = RegisterResult(self._to_dict(s, member), created=True)
@@ -396,6 +399,7 @@ class Registry:
         member.station_code = app["station_code"] or member.station_code
         member.status, member.reason, member.updated_at = "pending", "", now
         detail = f"station {member.station_code}" if member.station_code else ""
+        _add_consents(s, member, app, actor)
         s.add(SignupEvent(member_id=member.id, action="resubmitted", actor=actor, detail=detail, at=now))
         s.flush()
         return self._to_dict(s, member)
@@ -647,6 +651,28 @@ def _station_dict(row: Station) -> dict[str, Any]:
 
 
 _REQUIRED = ("openid", "name", "phone", "id_number")
+_CONSENTS = ("privacy", "id_number")
+"""What a worker consents to before applying: the privacy notice, and separately the ID number."""
+
+
+def _add_consents(s: Session, member: Member, app: Mapping[str, Any], actor: str) -> None:
+    for what, at, notice in app["consents"]:
+        s.add(SignupEvent(member_id=member.id, action=f"consented_{what}", actor=actor,
+                          detail=f"notice {notice}" if notice else "", at=at))
+
+
+def _clean_consents(raw: Any) -> list[tuple[str, dt.datetime, str]]:
+    out = []
+    for c in raw or ():
+        what = str(c.get("what") or "")
+        if what not in _CONSENTS:
+            raise ValueError(f"application consent: unknown kind {what!r}")
+        try:
+            at = dt.datetime.fromtimestamp(float(c["at"]), dt.UTC)
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            raise ValueError(f"application consent {what}: not a time: {c.get('at')!r}") from None
+        out.append((what, at, str(c.get("notice") or "")[:64]))
+    return out
 
 
 def _clean_application(application: Mapping[str, Any]) -> dict[str, Any]:
@@ -671,6 +697,7 @@ def _clean_application(application: Mapping[str, Any]) -> dict[str, Any]:
         "occupation": str(application.get("occupation") or ""),
         "employer": str(application.get("employer") or ""),
         "station_code": (str(application.get("station_code") or "").strip() or None),
+        "consents": _clean_consents(application.get("consents")),
     }
 
 

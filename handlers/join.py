@@ -14,11 +14,16 @@ the employer (``3 美团``). State kept (JSON-serialisable)::
     state["flow"] = "join"
     state["join"] = {"step": ..., "answers": {...}, "station": {"code", "name"} | None,
                      "editing": step | None, "submitting": bool, "consented_at": ..., ...}
+
+Each consent is kept with its time and a digest of the exact notice the worker agreed to, and goes
+to the registry with the application (its audit trail), so the union can show who agreed to what,
+and when (PIPL art. 14, 29).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -503,10 +508,16 @@ def _is_no(word: str) -> bool:
     return word in NO_WORDS or "不同意" in word
 
 
+def notice_digest(text: str) -> str:
+    """Short fingerprint of a notice's exact wording, kept with the consent given to it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 def _privacy(state: State, join: dict[str, Any], message: Incoming, ctx: Context) -> Outcome:
     word = _word(message.text)
     if _is_yes(word):
-        join.update(step=ID_CONSENT, consented_at=ctx.now)
+        join.update(step=ID_CONSENT, consented_at=ctx.now,
+                    privacy_notice=notice_digest(privacy_text(ctx.union_name)))
         return _reply(state, join, ID_CONSENT_TEXT)
     if _is_no(word):
         return Outcome(state=_without_join(state), replies=(_refused_privacy_text(ctx),))
@@ -516,7 +527,8 @@ def _privacy(state: State, join: dict[str, Any], message: Incoming, ctx: Context
 def _id_consent(state: State, join: dict[str, Any], message: Incoming, ctx: Context) -> Outcome:
     word = _word(message.text)
     if _is_yes(word):
-        join.update(step=_next_missing(join["answers"]), id_consented_at=ctx.now)
+        join.update(step=_next_missing(join["answers"]), id_consented_at=ctx.now,
+                    id_notice=notice_digest(ID_CONSENT_TEXT))
         return _reply(state, join, "谢谢！" + PROMPTS[join["step"]] + "\n（随时回复“取消”可以退出）")
     if _is_no(word):
         return Outcome(state=_without_join(state), replies=(_refused_id_text(ctx),))
@@ -737,6 +749,12 @@ def _submit(state: State, join: dict[str, Any], message: Incoming) -> Outcome:
         "occupation": occupation,
         "employer": answers[EMPLOYER],
         "station_code": station.get("code") or None,
+        "consents": [
+            {"what": what, "at": join[at], "notice": join.get(notice, "")}
+            for what, at, notice in (("privacy", "consented_at", "privacy_notice"),
+                                     ("id_number", "id_consented_at", "id_notice"))
+            if join.get(at) is not None
+        ],
     }
     join["submitting"] = True
     return Outcome(state=_with_join(state, join), effects=(Effect("register_member", payload),))

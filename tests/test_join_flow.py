@@ -269,9 +269,13 @@ def test_happy_path_step_by_step() -> None:
     chat.send("同意")
     assert chat.step == join.ID_CONSENT
     assert chat.state["join"]["consented_at"] == NOW
+    privacy_notice = join.notice_digest(join.privacy_text("县总工会"))
+    assert chat.state["join"]["privacy_notice"] == privacy_notice
     chat.send("同意")
     assert chat.step == join.NAME and "姓名" in chat.reply
     assert chat.state["join"]["id_consented_at"] == NOW
+    id_notice = join.notice_digest(join.ID_CONSENT_TEXT)
+    assert chat.state["join"]["id_notice"] == id_notice != privacy_notice
     chat.send("张三")
     assert chat.step == join.PHONE and "手机号" in chat.reply
     chat.send("138-1234-5678")
@@ -315,6 +319,10 @@ def test_happy_path_step_by_step() -> None:
                 "occupation": "网约送餐员",
                 "employer": "美团",
                 "station_code": "ST001",
+                "consents": [
+                    {"what": "privacy", "at": NOW, "notice": privacy_notice},
+                    {"what": "id_number", "at": NOW, "notice": id_notice},
+                ],
             },
         ),
     )

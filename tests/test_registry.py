@@ -408,6 +408,35 @@ def test_a_rejected_applicant_resubmits_under_the_same_number(registry: Registry
     assert len(rows(registry, Member)) == 1
 
 
+def test_consents_are_recorded_at_the_time_given(registry: Registry) -> None:
+    """The worker's consents (given in the chat before the application) go into the audit trail
+    with their own time and the notice's digest; a resubmission records the new ones."""
+    t1 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    consents = [{"what": "privacy", "at": t1.timestamp(), "notice": "aaaa1111bbbb"},
+                {"what": "id_number", "at": t1.timestamp() + 5, "notice": "cccc2222dddd"}]
+    member = registry.register({**application(), "consents": consents}).member
+    trail = registry.events(member["number"])
+    assert [(e["action"], e["detail"]) for e in trail] == [
+        ("consented_privacy", "notice aaaa1111bbbb"), ("consented_id_number", "notice cccc2222dddd"),
+        ("submitted", "station ST001")]
+    assert dt.datetime.fromisoformat(trail[0]["at"]) == t1
+    assert dt.datetime.fromisoformat(trail[1]["at"]) == t1 + dt.timedelta(seconds=5)
+    registry.reject(member["number"], actor="staff", reason="x")
+    later = [{"what": "privacy", "at": t1.timestamp() + 86400, "notice": "eeee3333ffff"}]
+    registry.register({**application(), "consents": later})
+    trail = registry.events(member["number"])
+    assert [e["action"] for e in trail][-2:] == ["consented_privacy", "resubmitted"]
+    assert trail[-2]["detail"] == "notice eeee3333ffff"
+
+
+@pytest.mark.parametrize("consent", [{"what": "marketing", "at": 0}, {"what": "privacy", "at": "soon"},
+                                     {"what": "privacy"}])
+def test_a_malformed_consent_is_refused(registry: Registry, consent: dict) -> None:
+    with pytest.raises(ValueError, match="consent"):
+        registry.register({**application(), "consents": [consent]})
+    assert rows(registry, Member) == []
+
+
 def test_a_resubmission_cannot_take_another_accounts_id_number(registry: Registry) -> None:
     registry.register(application(openid="o-other", id_number=ID_2))
     mine = registry.register(application())

@@ -171,6 +171,10 @@ def assert_card(text: str, number: str, station_name: str = ST001_NAME) -> None:
     assert "状态：待审核" in text
 
 
+SIGNED_UP = ["consented_privacy", "consented_id_number", "submitted"]
+"""The audit trail of one signup through the chat: the two consents, then the application."""
+
+
 def assert_stored_encrypted(bot: SignupBot, row: sa.Row, id_number: str) -> None:
     """The plain ID number is in no column of the member row nor in its audit trail."""
     for column, value in row._mapping.items():
@@ -249,7 +253,12 @@ def test_scripted_signup_from_a_poster_scan(bot: SignupBot) -> None:
     assert row.number and row.number.startswith("GH")
     assert row.birth_date == dt.date(1980, 1, 2) and row.gender
     assert_stored_encrypted(bot, row, ID_NUMBER)
-    assert [e.action for e in bot.event_rows()] == ["submitted"]
+    privacy, id_consent, submitted = bot.event_rows()
+    assert [e.action for e in (privacy, id_consent, submitted)] == SIGNED_UP
+    # each consent is on record at the moment it was given, with the wording agreed to
+    assert privacy.at < id_consent.at < submitted.at
+    assert id_consent.detail == f"notice {join.notice_digest(join.ID_CONSENT_TEXT)}"
+    assert privacy.detail.startswith("notice ") and privacy.detail != id_consent.detail
     assert card.startswith("提交成功")
     assert_card(card, row.number)
     assert bot.state(user) == {}  # the answers (plain ID number included) leave the store
@@ -307,7 +316,7 @@ def test_wechat_retry_of_confirm_registers_once_with_the_same_reply(bot: SignupB
     assert bot.routed.count("90000001") == 1  # the handlers ran once; the resends got the stored reply
     row = only_member(bot)
     assert_card(first.text, row.number)
-    assert [e.action for e in bot.event_rows()] == ["submitted"]
+    assert [e.action for e in bot.event_rows()] == SIGNED_UP
 
 
 def _concurrently(calls: list, timeout: float = JOIN_THREAD_TIMEOUT) -> list:
@@ -358,7 +367,7 @@ def test_two_confirms_at_once_from_one_user_make_one_member(pg_bot: SignupBot, p
 
     assert all(r.status == 200 and r.msg_type == "text" for r in replies)
     row = only_member(bot)
-    assert [e.action for e in bot.event_rows()] == ["submitted"]
+    assert [e.action for e in bot.event_rows()] == SIGNED_UP
     texts = [r.text for r in replies]
     assert sum("提交成功" in t for t in texts) == 1, texts
     card = next(t for t in texts if "提交成功" in t)
@@ -401,7 +410,8 @@ def test_many_workers_signing_up_at_once_each_get_one_member(pg_bot: SignupBot) 
         assert row.station_code == f"ST00{i % 6 + 1}" and row.phone == phone(100 + i)
         assert bot.registry.cipher.decrypt(row.id_cipher) == make_id(100 + i)
         assert f"会员编号：{row.number}" in card
-    assert sorted(e.member_id for e in bot.event_rows()) == sorted(r.id for r in rows)
+    assert sorted(e.member_id for e in bot.event_rows()) == sorted(r.id for r in rows for _ in SIGNED_UP)
+    assert sorted(e.member_id for e in bot.event_rows() if e.action == "submitted") == sorted(r.id for r in rows)
 
 
 # -- outages ------------------------------------------------------------------------------------------
@@ -430,7 +440,7 @@ def test_database_down_at_confirm_keeps_the_answers_and_a_later_confirm_complete
     row = only_member(bot)
     assert_card(card, row.number)
     assert row.station_code == "ST001"
-    assert [e.action for e in bot.event_rows()] == ["submitted"]
+    assert [e.action for e in bot.event_rows()] == SIGNED_UP
     assert bot.state(user) == {}
 
 
@@ -510,7 +520,7 @@ def test_redis_failing_right_after_the_member_is_written(bot: SignupBot) -> None
     assert "提交成功" in card
     assert_card(card, row.number)
     assert only_member(bot).number == row.number
-    assert [e.action for e in bot.event_rows()] == ["submitted"]
+    assert [e.action for e in bot.event_rows()] == SIGNED_UP
 
 
 # -- members, second accounts, leaving and coming back ------------------------------------------------
@@ -525,7 +535,7 @@ def test_a_member_who_scans_again_sees_the_card(bot: SignupBot) -> None:
         assert_card(again, row.number)
     assert bot.state(user) == {}
     assert only_member(bot).station_code == "ST001"
-    assert [e.action for e in bot.event_rows()] == ["submitted"]
+    assert [e.action for e in bot.event_rows()] == SIGNED_UP
 
 
 def test_same_id_number_from_a_second_account_is_sent_to_staff(bot: SignupBot) -> None:
@@ -536,7 +546,7 @@ def test_same_id_number_from_a_second_account_is_sent_to_staff(bot: SignupBot) -
     assert "已经在另一个微信号上申请过入会" in refusal and "人工" in refusal
     assert first.number not in refusal  # nothing about the other account is shown
     assert only_member(bot).openid == "o-first-phone"
-    assert [e.action for e in bot.event_rows()] == ["submitted"]
+    assert [e.action for e in bot.event_rows()] == SIGNED_UP
     assert "join" not in bot.state("o-second-phone")  # the refused answers are not kept
     assert "您还不是会员" in bot.say("o-second-phone", "我的会员")
 
