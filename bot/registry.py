@@ -664,6 +664,8 @@ def _add_consents(s: Session, member: Member, app: Mapping[str, Any], actor: str
 def _clean_consents(raw: Any) -> list[tuple[str, dt.datetime, str]]:
     out = []
     for c in raw or ():
+        if not isinstance(c, Mapping):
+            raise ValueError(f"application consent: expected a mapping, got {c!r}")
         what = str(c.get("what") or "")
         if what not in _CONSENTS:
             raise ValueError(f"application consent: unknown kind {what!r}")

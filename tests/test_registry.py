@@ -430,8 +430,8 @@ def test_consents_are_recorded_at_the_time_given(registry: Registry) -> None:
 
 
 @pytest.mark.parametrize("consent", [{"what": "marketing", "at": 0}, {"what": "privacy", "at": "soon"},
-                                     {"what": "privacy"}])
-def test_a_malformed_consent_is_refused(registry: Registry, consent: dict) -> None:
+                                     {"what": "privacy"}, "privacy"])
+def test_a_malformed_consent_is_refused(registry: Registry, consent: object) -> None:
     with pytest.raises(ValueError, match="consent"):
         registry.register({**application(), "consents": [consent]})
     assert rows(registry, Member) == []
