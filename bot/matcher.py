@@ -988,6 +988,7 @@ class Matcher:
             "prepared": prepared,
             "repairs": [f"{a}→{b}" for a, b in fixes],
             "semantic": self.semantic is not None,
+            "threshold": self.params.semantic_threshold if self.semantic is not None else self.params.decision_threshold,
             "near_miss": "+".join(veto) if veto else None,
             "unknown_object": self.unknown_object(prepared),
             "outcome": result.outcome,

@@ -85,6 +85,7 @@ def test_eval_malformed_knowledge(tmp_path: Path) -> None:
 def test_try(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["faq", "try", "退汇", "--knowledge", str(knowledge(tmp_path))])
     assert res.exit_code == 0 and "member.leave" in res.output and "退汇→退会" in res.output
+    assert "confidence:" in res.output and "answered directly from" in res.output
 
 
 def test_help_everywhere() -> None:

@@ -229,10 +229,19 @@ def try_cmd(question: str, directory: str | None, top: int, as_json: bool, confi
     elif outcome == "suggest":
         outcome += " → " + ", ".join(info["suggestions"])
     click.echo(f"outcome:    {outcome}")
-    click.echo(f"{'id':<24} {'score':>6} {'cover':>6} {'phrase':>6} {'fuzzy':>6} {'kw':>5}  question")
+    first = info["candidates"][0] if info["candidates"] else {}
+    if "p_answer" in first:
+        click.echo(f"confidence: {first['p_answer']:.2f} that {first['id']} is right "
+                   f"(answered directly from {info['threshold']:.2f})")
+    meaning = info["semantic"]
+    header = f"{'id':<24} {'score':>6} {'cover':>6} {'phrase':>6} {'fuzzy':>6} {'kw':>5}"
+    click.echo(header + (f" {'meaning':>7} {'fused':>6}" if meaning else "") + "  question")
     for c in info["candidates"]:
-        click.echo(f"{c['id']:<24} {c['score']:>6.3f} {c['coverage']:>6.3f} {c['phrase']:>6.3f} "
-                   f"{c['fuzzy']:>6.3f} {c['keyword']:>5.2f}  {c['question']}")
+        row = (f"{c['id']:<24} {c['score']:>6.3f} {c['coverage']:>6.3f} {c['phrase']:>6.3f} "
+               f"{c['fuzzy']:>6.3f} {c['keyword']:>5.2f}")
+        if meaning:
+            row += f" {c['semantic']:>7.3f} {c['fused']:>6.2f}"
+        click.echo(f"{row}  {c['question']}")
 
 
 @faq.command("eval")
