@@ -25,6 +25,7 @@ is closed (45015) or the per-window quota is used up (45047).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -58,6 +59,8 @@ WINDOW_SAFETY = 60
 """We record the interaction when the webhook sees it, a little after the user sent it."""
 
 SCENE_MAX = 64
+QR_KEY = "wechat_qr:"
+"""Store key prefix of a scene's permanent QR code (ticket, url), kept without expiry."""
 
 
 class WechatApiError(RuntimeError):
@@ -219,9 +222,15 @@ class WechatApi:
         """A permanent parametric QR code (``QR_LIMIT_STR_SCENE``) for ``scene``: (ticket, url).
 
         ``url`` is what the QR image should encode; ``ticket`` also fetches WeChat's own image.
+        A permanent code never expires and an account may create at most 100,000, so the answer is
+        kept in the store and a later poster run for the same station reuses it.
         """
         if not 1 <= len(scene) <= SCENE_MAX:
             raise ValueError(f"scene string must be 1-{SCENE_MAX} characters, got {len(scene)}: {scene!r}")
+        kept = self.store.get_value(QR_KEY + scene)
+        if kept:
+            ticket, url = json.loads(kept)
+            return str(ticket), str(url)
         result = self.call(lambda c: c.qrcode.create({
             "action_name": "QR_LIMIT_STR_SCENE",
             "action_info": {"scene": {"scene_str": scene}},
@@ -229,6 +238,7 @@ class WechatApi:
         ticket, url = result.get("ticket"), result.get("url")
         if not ticket or not url:
             raise WechatApiError(None, f"qrcode/create answered without ticket/url: {result!r}")
+        self.store.set_value(QR_KEY + scene, json.dumps([str(ticket), str(url)]))
         return str(ticket), str(url)
 
     def send_text(self, openid: str, text: str) -> bool:

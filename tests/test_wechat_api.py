@@ -45,6 +45,16 @@ def test_token_is_cached_in_the_store_and_shared_by_workers(fake: FakeWechatApi,
     assert {t for _, t in fake.calls} == {token}
 
 
+def test_a_stations_permanent_qr_code_is_created_once(fake: FakeWechatApi, store: Store) -> None:
+    """Permanent codes count against the account's quota: a second poster run, from any worker,
+    reuses the ticket and url WeChat gave the first time."""
+    first = WechatApi(config_for(fake), store).create_station_qr("join:A01")
+    again = WechatApi(config_for(fake), store).create_station_qr("join:A01")
+    other = WechatApi(config_for(fake), store).create_station_qr("join:A02")
+    assert again == first and other != first
+    assert [q["action_info"]["scene"]["scene_str"] for q in fake.qrcodes] == ["join:A01", "join:A02"]
+
+
 @pytest.mark.parametrize("shared_instance", [False, True], ids=["8-workers", "8-threads-one-worker"])
 def test_concurrent_refresh_makes_exactly_one_token_request(
         fake: FakeWechatApi, store: Store, shared_instance: bool) -> None:
