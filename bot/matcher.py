@@ -291,7 +291,8 @@ cosine, and its cosine lead over the next closest entry."""
 # The same kind of model over SEMANTIC_FEATURES, fitted the same way (same threshold rule) by
 # ``bench/calibrate_matcher.py --semantic`` on more cases: dev, shipped, and two of the three sets
 # of bench/evalsets (临江, the hard cases for ours), with 铜山 held out. On 铜山: top1 0.742, wrong
-# 1.3 %, oos_rejected 0.90 (with the closest phrasing alone as the meaning signal: 0.729, 2.6 %, 0.85).
+# 1.3 %, oos_rejected 0.90 (with the best cosine of phrasings and answer as the meaning signal: 0.729, 2.6 %,
+# 0.85).
 SEMANTIC_WEIGHTS: tuple[float, ...] = (2.558, -3.150, -0.157, 0.695, -2.206, -0.326, 47.700, 55.553)
 SEMANTIC_BIAS: float = -42.835
 SEMANTIC_THRESHOLD: float = 0.77

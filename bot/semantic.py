@@ -2,8 +2,9 @@
 
 Installed with the ``semantic`` extra (``pip install 'unionbot[semantic]'``); without it the
 matcher is purely lexical. Every phrasing of an entry is embedded as a query (questions are
-compared with questions) and, optionally, its answer as a passage; an entry's similarity to a
-question is the best cosine over those.
+compared with questions) and its answer as a passage; an entry's closeness to a question mixes
+the cosines of its closest phrasing, of its phrasings on average and of its answer
+(:class:`SemanticIndex`).
 
 Embeddings are cached per text in memory (a reload re-embeds only edited texts) and on disk
 under ``$UNIONBOT_CACHE_DIR`` (default ``~/.cache/unionbot``), one file per knowledge content,
