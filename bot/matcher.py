@@ -261,6 +261,8 @@ DECISION_FEATURES = ("rule", "evidence", "ratio", "phrase", "unknown", "novel")
 # wrong <= 2 % and oos_rejected >= 92 %. On bench/evalsets (two other unions' knowledge and hard
 # cases for ours, never used for fitting): wrong 1.4-4.5 %, oos_rejected 0.85-0.93. Re-fit on your own cases:
 # ``.venv/bin/python bench/calibrate_matcher.py KNOWLEDGE_DIR CASES.yaml [KNOWLEDGE_DIR CASES.yaml …]``.
+# (Both models were fitted with knowledge/ as it was before its 2026-12-01 similar questions: refitted on
+# the denser knowledge they transfer worse to sparse knowledge; README, "More phrasings".)
 DECISION_WEIGHTS: tuple[float, ...] = (1.984, 2.416, -2.357, 3.478, 0.611, -2.370)
 DECISION_BIAS: float = -2.349
 DECISION_THRESHOLD: float = 0.57

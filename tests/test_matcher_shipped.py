@@ -101,10 +101,13 @@ def test_semantic_off_by_environment(knowledge, monkeypatch) -> None:
 HELD_OUT = {
     ("linjiang", False): {"top1": 0.74, "top3": 0.96, "wrong": 0.025, "oos_rejected": 0.90},
     ("tongshan", False): {"top1": 0.70, "top3": 0.90, "wrong": 0.06, "oos_rejected": 0.825},
-    ("shipped-hard", False): {"top1": 0.56, "top3": 0.83, "wrong": 0.04, "oos_rejected": 0.85},
+    # 2026-12-01: three more similar questions per shipped entry raised lexical top1 here from 0.596
+    # to 0.696 and top3 from 0.857 to 0.888, and let two more of the 41 out-of-scope questions through
+    # (oos_rejected 0.878 -> 0.829): a trade made on purpose, see README "Matcher"
+    ("shipped-hard", False): {"top1": 0.67, "top3": 0.87, "wrong": 0.04, "oos_rejected": 0.80},
     ("linjiang", True): {"top1": 0.74, "top3": 0.97, "wrong": 0.015, "oos_rejected": 0.90},
     ("tongshan", True): {"top1": 0.72, "top3": 0.95, "wrong": 0.02, "oos_rejected": 0.875},
-    ("shipped-hard", True): {"top1": 0.63, "top3": 0.88, "wrong": 0.045, "oos_rejected": 0.95},
+    ("shipped-hard", True): {"top1": 0.72, "top3": 0.90, "wrong": 0.035, "oos_rejected": 0.92},
 }
 KNOWLEDGE_OF = {"linjiang": ROOT / "bench/evalsets/linjiang/knowledge",
                 "tongshan": ROOT / "bench/evalsets/tongshan/knowledge", "shipped-hard": ROOT / "knowledge"}
