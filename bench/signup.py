@@ -4,7 +4,7 @@ Each simulated rider sends what a real one does after scanning a station poster:
 event (``qrscene_join:ST00x``), 同意, 同意, every field in one message (name, a distinct phone, a
 distinct valid 18-digit ID number, ``3 美团``), 确认. Several client processes, one keep-alive
 connection each, run riders one after another. At the end the registry must hold exactly N members
-(one per rider, one ``submitted`` audit event each).
+(one per rider, one ``submitted`` and two consent audit events each).
 
 A fresh PostgreSQL database ``unionbot_bench_<random>`` is created for the run and dropped at
 the end; Redis keys live under a unique prefix and are deleted at the end. Loopback only; the
@@ -230,6 +230,8 @@ def main() -> None:
             members = conn.exec_driver_sql("SELECT count(*), count(DISTINCT openid), count(DISTINCT number) "
                                            "FROM members").one()
             submitted = conn.exec_driver_sql("SELECT count(*) FROM signup_events WHERE action = 'submitted'").scalar()
+            consents = conn.exec_driver_sql(
+                "SELECT count(*) FROM signup_events WHERE action IN ('consented_privacy', 'consented_id_number')").scalar()
             plain = conn.execute(sa.text("SELECT count(*) FROM members WHERE id_cipher LIKE :plain"),
                                  {"plain": "330522%"}).scalar()
         engine.dispose()
@@ -252,9 +254,10 @@ def main() -> None:
               + f"; the machine has {(os.cpu_count() or 1) * elapsed / done * 1000:.1f} CPU-ms per signup"
               " at this rate")
         print(f"  load average after: {load_after[0]:.2f} (1 min)")
-        verdict = "OK" if tuple(members) == (expected,) * 3 and submitted == expected and plain == 0 else "MISMATCH"
+        ok = tuple(members) == (expected,) * 3 and submitted == expected and consents == 2 * expected and plain == 0
+        verdict = "OK" if ok else "MISMATCH"
         print(f"registry: {members[0]} members ({members[1]} openids, {members[2]} numbers), {submitted} "
-              f"submitted events, expected {expected} (warm-up included): {verdict}")
+              f"submitted and {consents} consent events, expected {expected} (warm-up included): {verdict}")
         if verdict != "OK" or figures["errors"]:
             sys.exit(1)
     finally:
