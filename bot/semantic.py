@@ -135,7 +135,8 @@ class SemanticIndex:
     answers out.
     """
 
-    def __init__(self, entries: Sequence[Any], weights: tuple[float, float, float] = (1.0, 0.5, 1.0)) -> None:
+    def __init__(self, entries: Sequence[Any], weights: tuple[float, float, float]) -> None:
+        """``weights``: of the closest phrasing, the phrasing mean and the answer (``Params.semantic_mix``)."""
         import numpy as np
 
         w_best, w_mean, w_answer = weights
