@@ -932,15 +932,20 @@ class Matcher:
         # the staff who wrote it (validation keeps a phrasing to one entry)
         if a.weak and not a.exact:
             return "none", scored, 0
-        if self.semantic is not None:
-            weights, bias, threshold = p.semantic_weights, p.semantic_bias, p.semantic_threshold
-        else:
-            weights, bias, threshold = p.decision_weights, p.decision_bias, p.decision_threshold
+        weights, bias, threshold = self.decision_model()
         comp["p_answer"] = answer_probability(a.features, weights, bias)
         confident = a.rule if p.decision == "rule" else comp["p_answer"] >= threshold
         if a.exact or confident and not self._vetoed(prepared, chosen):
             return "answer", scored, 1
         return "suggest", scored, self._offered(scored)
+
+    def decision_model(self) -> tuple[tuple[float, ...], float, float]:
+        """(weights, bias, threshold) of the answer decision in force: the semantic model with the
+        meaning signal, the lexical one without."""
+        p = self.params
+        if self.semantic is not None:
+            return p.semantic_weights, p.semantic_bias, p.semantic_threshold
+        return p.decision_weights, p.decision_bias, p.decision_threshold
 
     def _offered(self, scored: list[tuple[float, int, dict[str, float]]]) -> int:
         """How many of the best candidates a suggestion lists: at most 3, each close enough to the first."""
@@ -991,7 +996,7 @@ class Matcher:
             "prepared": prepared,
             "repairs": [f"{a}→{b}" for a, b in fixes],
             "semantic": self.semantic is not None,
-            "threshold": self.params.semantic_threshold if self.semantic is not None else self.params.decision_threshold,
+            "threshold": self.decision_model()[2],
             "near_miss": "+".join(veto) if veto else None,
             "unknown_object": self.unknown_object(prepared),
             "outcome": result.outcome,
