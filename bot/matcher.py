@@ -421,6 +421,9 @@ class _Doc:
 _ASKED_OBJECT_RE = re.compile(r"(?:什么|啥|哪些|哪种)([\u3400-\u4dbf\u4e00-\u9fff]+)")
 """A question word and the run of characters after it: the thing asked about."""
 
+_ASPECT_CHARS = frozenset("了过着")
+"""Aspect particles, which can split a verb-object word: 入过会 is 入会 done."""
+
 _TIME_CHARS = frozenset("年月日天号周点时分秒岁个次两三四五六七八九十百千万")
 
 
@@ -638,6 +641,11 @@ class Matcher:
                     scale[i] = f
         out = [(ch, scale[i]) for i, ch in enumerate(seg)]
         out += [(seg[i:i + 2], max(scale[i], scale[i + 1])) for i in range(n - 1)]
+        # a separable word split by an aspect particle (入过会, 交了费, 请过假) is still the word,
+        # when the knowledge uses it
+        out += [(w, max(scale[i], scale[i + 2])) for i in range(n - 2)
+                if seg[i + 1] in _ASPECT_CHARS and (w := seg[i] + seg[i + 2]) in self._df
+                and seg[i] not in STOP_CHARS and seg[i + 2] not in STOP_CHARS]
         return out
 
     def novelty(self, text: str) -> float:

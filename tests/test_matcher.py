@@ -243,6 +243,20 @@ def test_a_synonym_word_counts_as_one_concept() -> None:
     assert spanned["会费"] == pytest.approx(terms["会费"])
 
 
+def test_a_separable_word_split_by_an_aspect_particle_is_still_the_word() -> None:
+    k = Knowledge.from_entries([
+        _entry("member.again", "换了单位要重新入会吗？", "会籍随转。", [], ["入会"]),
+        _entry("member.dues", "会员需要缴纳会费吗？", "按月交。", [], ["会费"]),
+    ], [])
+    m = Matcher(k, semantic=False)
+    terms = m.query_terms("以前入过会了")
+    assert "入会" in terms and terms["入会"] == pytest.approx(m.query_terms("以前入会了")["入会"])
+    assert "入会" in m.query_terms("入了会还要交钱吗")
+    # only words the knowledge uses, and never across a function character (来过的 is not 来的)
+    assert "开会" not in m.query_terms("开过会")
+    assert "来的" not in m.query_terms("来过的")
+
+
 def test_a_term_in_more_phrasings_is_more_central_to_the_entry() -> None:
     k = Knowledge.from_entries([
         _entry("a", "怎样申请入会？", "填写信息。", ["入会在哪申请", "入会流程"], ["申请入会"]),
