@@ -986,6 +986,17 @@ class Matcher:
     def match(self, text: str) -> MatchResult:
         return self._memo(text)
 
+    def forget_questions(self) -> None:
+        """Forget what was remembered per question (results, question embeddings), keeping
+        everything loaded: the next match of a question costs what a new one does."""
+        cache_clear = getattr(self._memo, "cache_clear", None)
+        if cache_clear is not None:
+            cache_clear()
+        if self.semantic is not None:
+            from bot import semantic
+
+            semantic.forget_queries()
+
     def _match(self, text: str) -> MatchResult:
         prepared, _ = self.prepare(text)
         outcome, scored, offered = self._decide(text, prepared)

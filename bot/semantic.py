@@ -111,16 +111,25 @@ def embed(items: Sequence[tuple[str, str]]) -> Any:
 
 
 def embed_query(text: str) -> Any:
-    vec = _queries.get(text)
-    if vec is not None:
-        _queries.move_to_end(text)
-        return vec
+    """A question's embedding; the last few thousand are remembered (one lock: the engine is
+    shared by the threads of a worker)."""
     with _lock:
+        vec = _queries.get(text)
+        if vec is not None:
+            _queries.move_to_end(text)
+            return vec
         vec = _get_model().query(text)
-    _queries[text] = vec
-    if len(_queries) > _QUERY_CACHE:
-        _queries.popitem(last=False)
+        _queries[text] = vec
+        if len(_queries) > _QUERY_CACHE:
+            _queries.popitem(last=False)
     return vec
+
+
+def forget_queries() -> None:
+    """Drop the embeddings of questions seen so far, so the next match of each embeds it again
+    (``faq eval`` times a question the way a new one costs)."""
+    with _lock:
+        _queries.clear()
 
 
 class SemanticIndex:
