@@ -27,6 +27,7 @@ ENTRY_POINTS: tuple[Handler, ...] = (
     member.handle,
     stations.handle,
     commands.events,
+    commands.small_talk,
     faq.handle,
 )
 
@@ -36,16 +37,18 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 
 def route(state: State, message: Incoming, ctx: Context) -> Outcome:
     """The outcome for one message: the first handler that takes it."""
-    for handler in BEFORE_FLOWS:
-        if (outcome := handler(state, message, ctx)) is not None:
-            return outcome
-    flow = FLOWS.get(state.get("flow", ""))
-    if flow is not None and (outcome := flow(state, message, ctx)) is not None:
+    outcome, handler = _first(state, message, ctx)
+    if handler is faq.handle or message.kind == "event":  # an event may come unasked (a receipt)
         return outcome
-    for handler in ENTRY_POINTS:
+    return faq.expire_suggestions(state, outcome)
+
+
+def _first(state: State, message: Incoming, ctx: Context) -> tuple[Outcome, Handler]:
+    flow = FLOWS.get(state.get("flow", ""))
+    for handler in (*BEFORE_FLOWS, *((flow,) if flow else ()), *ENTRY_POINTS):
         if (outcome := handler(state, message, ctx)) is not None:
-            return outcome
-    return commands.fallback(state, message, ctx)
+            return outcome, handler
+    return commands.fallback(state, message, ctx), commands.fallback
 
 
 def fit_reply(outcome: Outcome, limit: int = TEXT_LIMIT_BYTES) -> Outcome:

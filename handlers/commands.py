@@ -1,10 +1,12 @@
-"""Fixed commands and the replies that are not answers: 人工, 帮助, 取消, 更多, greeting, fallback."""
+"""Fixed commands and the replies that are not answers: 人工, 帮助, 取消, 更多, greetings and
+thanks, fallback."""
 
 from __future__ import annotations
 
 import re
 
 from bot.conversation import Context, Incoming, Outcome, State
+from bot.matcher import normalize
 
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _PUNCTUATION = re.compile(r"[\s\u3000!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]<>《》]+")
@@ -13,6 +15,15 @@ HUMAN_WORDS = frozenset({"人工", "转人工", "人工客服", "找人工", "�
 HELP_WORDS = frozenset({"帮助", "菜单", "help", "功能", "你能干啥", "你能做什么", "怎么用", "?", "？"})
 CANCEL_WORDS = frozenset({"取消", "退出", "算了", "不办了"})
 MORE_WORDS = frozenset({"更多", "下文", "继续", "后面", "看全文"})
+SMALL_TALK_WORDS = frozenset({
+    "好", "好的", "好滴", "好嘞", "好吧", "行", "行吧", "可以", "收到", "知道了", "明白", "明白了", "懂了",
+    "了解", "了解了", "辛苦", "辛苦了", "再见", "拜拜", "88", "有人吗", "有人在吗", "有没有人", "人呢",
+    "早", "早上好", "上午好", "中午好", "下午好", "晚上好", "哈喽", "哈罗", "嗨",
+})
+"""What is small talk once normalised, besides what normalising empties (你好, 在吗, 谢谢, 嗯, ok)."""
+_THANKS_RE = re.compile(r"谢|謝|感谢|感謝|辛苦|thank|thx|3q")
+_BYE_RE = re.compile(r"再见|再見|拜拜|bye|^88$")
+_GREETING_RE = re.compile(r"你好|您好|们好|在吗|在不在|有人|人呢|早|午好|晚上好|hello|^hi$|哈喽|哈罗|嗨|喂")
 
 
 def command_word(text: str) -> str:
@@ -54,6 +65,26 @@ def help_menu(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if message.is_text_like and command_word(message.text) in HELP_WORDS:
         return Outcome(state=state, replies=(help_text(ctx),))
     return None
+
+
+def small_talk(state: State, message: Incoming, ctx: Context) -> Outcome | None:
+    """A greeting, thanks, goodbye or "ok" on its own: a friendly word, not "no answer found"
+    (and no gap for the staff: nothing was asked)."""
+    if not message.is_text_like:
+        return None
+    rest = normalize(message.text).replace(" ", "")
+    if rest and rest not in SMALL_TALK_WORDS:
+        return None
+    word = command_word(message.text)
+    if _THANKS_RE.search(word):
+        reply = "不客气！还有问题随时发消息给我。"
+    elif _BYE_RE.search(word):
+        reply = "再见！有需要随时发消息给我。"
+    elif _GREETING_RE.search(word):
+        reply = help_text(ctx)
+    else:
+        reply = "好的。还有问题随时发消息给我。"
+    return Outcome(state=state, replies=(reply,))
 
 
 def cancel_without_flow(state: State, message: Incoming, ctx: Context) -> Outcome | None:

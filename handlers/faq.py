@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 
 from bot.conversation import Context, Effect, Incoming, Outcome, State
 
 SUGGEST_FOOTER = "回复数字查看"
+NO_LIST_TEXT = "现在没有待选的问题了。请直接打字说说您想问什么，比如“会费怎么交”；找工作人员请回复“人工”。"
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _PICK_RE = re.compile(r"^(?:第)?([1-9]|[一二两三四五六七八九])(?:个|条|项)?(?:吧|吧。|。|\.|！|!)?$")
 
@@ -44,6 +46,18 @@ def _without_suggestions(state: State) -> State:
     return {k: v for k, v in state.items() if k not in ("suggestions", "suggested_for")}
 
 
+def expire_suggestions(before: State, outcome: Outcome) -> Outcome:
+    """A numbered list is good for the next message only. When another handler took that message
+    (人工, 驿站, a greeting…), forget the list, so a later 2 is not read as a pick from it, and
+    record its question as a suggestion not picked."""
+    if not before.get("suggestions"):
+        return outcome
+    effects = outcome.effects
+    if before.get("suggested_for"):
+        effects += (Effect("record_unanswered", {"question": before["suggested_for"], "outcome": "suggest"}),)
+    return replace(outcome, state=_without_suggestions(outcome.state), effects=effects)
+
+
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if not message.is_text_like or ctx.faq is None:
         return None
@@ -60,12 +74,15 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
             new_state = _without_suggestions(state)
             if entry is not None:
                 return Outcome(state=new_state, replies=(entry.answer,))
-            # the knowledge changed since the list was shown: fall through to a fresh match
+            # the knowledge changed since the list was shown
+            return Outcome(state=new_state, replies=(NO_LIST_TEXT,))
         else:
             earlier = state.get("suggested_for")
             if earlier:
                 effects.append(Effect("record_unanswered", {"question": earlier, "outcome": "suggest"}))
         state = _without_suggestions(state)
+    elif parse_pick(text) is not None:  # a pick from a list already gone: not a question to match
+        return Outcome(state=state, replies=(NO_LIST_TEXT,))
 
     result = matcher.match(text)
     if result.outcome == "answer" and result.candidates:

@@ -110,3 +110,71 @@ def test_with_real_matcher() -> None:
     m = Matcher(k)
     assert handle({}, text("退会"), Context(faq=lambda: m)).replies == ("在公众号里申请退会。",)
     assert "没找到" in handle({}, text("您好"), Context(faq=lambda: m)).replies[0]
+
+
+# -- through the router: small talk, and a list that another handler's reply made stale --
+
+
+SUGGESTED = {"suggestions": ["e1", "e2", "e3"], "suggested_for": "含糊"}
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("你好", "您好，这里是"), ("您好，在吗？", "您好，这里是"), ("有人吗", "您好，这里是"), ("hello", "您好，这里是"),
+    ("谢谢", "不客气"), ("謝謝！", "不客气"), ("好的谢谢", "不客气"), ("辛苦了", "不客气"),
+    ("拜拜", "再见"), ("好的👌", "好的。"), ("嗯嗯", "好的。"), ("ok", "好的。"),
+])
+def test_small_talk_gets_a_friendly_word_and_no_gap(message: str, expected: str) -> None:
+    from bot.router import route
+
+    m = FakeMatcher(RESULTS)
+    for kind in ("text", "voice"):
+        out = route({}, text(message, kind=kind), ctx(m))
+        assert out.replies[0].startswith(expected), (message, out.replies)
+        assert out.effects == ()  # nothing was asked: not an unanswered question for the staff
+    assert m.asked == []
+
+
+def test_a_question_after_a_greeting_is_still_answered() -> None:
+    from bot.matcher import Matcher
+    from bot.router import route
+
+    k = Knowledge.from_entries([Entry(id="dues", question="会员需要缴纳会费吗？", keywords=("会费",), answer="入会不收费。")])
+    m = Matcher(k, semantic=False)
+    out = route({}, text("你好，请问会费怎么交"), Context(hotline="12351", faq=lambda: m))
+    assert out.replies == ("入会不收费。",)
+
+
+def test_a_list_is_forgotten_once_another_handler_answers() -> None:
+    from bot.router import route
+
+    c = ctx()
+    out = route(dict(SUGGESTED), text("谢谢"), c)
+    assert out.replies[0].startswith("不客气")
+    assert "suggestions" not in out.state and "suggested_for" not in out.state
+    assert out.effects == (Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}),)
+    later = route(out.state, text("2"), c)
+    assert later.replies[0].startswith("现在没有待选的问题")  # 2 is no longer a pick
+    human = route(dict(SUGGESTED), text("人工"), c)
+    assert human.transfer_to_human and "suggestions" not in human.state
+    assert Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}) in human.effects
+
+
+def test_an_event_in_between_keeps_the_list() -> None:
+    from bot.router import route
+
+    c = ctx()
+    receipt = Incoming(user="u1", kind="event", event="templatesendjobfinish")
+    out = route(dict(SUGGESTED), receipt, c)
+    assert out.state == SUGGESTED and out.effects == ()
+    assert route(out.state, text("2"), c).replies == ("答案2",)
+
+
+def test_a_number_without_a_list_is_not_matched_as_a_question() -> None:
+    """A 2 typed after the list was forgotten (or when the knowledge lost that entry) asks for the
+    question again; the matcher never sees it (a keyword like 2% would answer it)."""
+    m = FakeMatcher({"2": MatchResult("answer", (cand(1),))})
+    for state in ({}, {"suggestions": ["gone", "gone.too"], "suggested_for": "含糊"}):
+        out = handle(state, text("2"), ctx(m))
+        assert out.replies[0].startswith("现在没有待选的问题") and "人工" in out.replies[0]
+        assert "suggestions" not in out.state and out.effects == ()
+    assert m.asked == []
