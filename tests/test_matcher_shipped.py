@@ -113,8 +113,8 @@ KNOWLEDGE_OF = {"linjiang": ROOT / "bench/evalsets/linjiang/knowledge",
                 "tongshan": ROOT / "bench/evalsets/tongshan/knowledge", "shipped-hard": ROOT / "knowledge"}
 
 
-DEV_FLOORS = {False: {"top1": 0.77, "top3": 0.95, "wrong": 0.02, "oos_rejected": 0.95},
-              True: {"top1": 0.82, "top3": 0.96, "wrong": 0.02, "oos_rejected": 0.95}}
+DEV_FLOORS = {False: {"top1": 0.77, "top3": 0.96, "wrong": 0.02, "oos_rejected": 0.95},
+              True: {"top1": 0.82, "top3": 0.97, "wrong": 0.02, "oos_rejected": 0.95}}
 """The public dev set (shared/eval/dev, beside the checkout), a little under the measured figures."""
 
 
