@@ -46,16 +46,20 @@ def _without_suggestions(state: State) -> State:
     return {k: v for k, v in state.items() if k not in ("suggestions", "suggested_for")}
 
 
+def _not_picked(state: State) -> tuple[Effect, ...]:
+    """The record of a numbered list the worker moved on from (for ``faq gaps``)."""
+    asked = state.get("suggested_for")
+    return (Effect("record_unanswered", {"question": asked, "outcome": "suggest"}),) if asked else ()
+
+
 def expire_suggestions(before: State, outcome: Outcome) -> Outcome:
     """A numbered list is good for the next message only. When another handler took that message
     (人工, 驿站, a greeting…), forget the list, so a later 2 is not read as a pick from it, and
     record its question as a suggestion not picked."""
     if not before.get("suggestions"):
         return outcome
-    effects = outcome.effects
-    if before.get("suggested_for"):
-        effects += (Effect("record_unanswered", {"question": before["suggested_for"], "outcome": "suggest"}),)
-    return replace(outcome, state=_without_suggestions(outcome.state), effects=effects)
+    return replace(outcome, state=_without_suggestions(outcome.state),
+                   effects=outcome.effects + _not_picked(before))
 
 
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
@@ -77,9 +81,7 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
             # the knowledge changed since the list was shown
             return Outcome(state=new_state, replies=(NO_LIST_TEXT,))
         else:
-            earlier = state.get("suggested_for")
-            if earlier:
-                effects.append(Effect("record_unanswered", {"question": earlier, "outcome": "suggest"}))
+            effects.extend(_not_picked(state))
         state = _without_suggestions(state)
     elif parse_pick(text) is not None:  # a pick from a list already gone: not a question to match
         return Outcome(state=state, replies=(NO_LIST_TEXT,))
