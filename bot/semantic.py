@@ -30,6 +30,7 @@ _lock = threading.Lock()
 _model: Any = None
 _memory: dict[tuple[str, str], Any] = {}
 _queries: OrderedDict[str, Any] = OrderedDict()
+_queries_lock = threading.Lock()
 _QUERY_CACHE = 2048
 
 
@@ -111,14 +112,16 @@ def embed(items: Sequence[tuple[str, str]]) -> Any:
 
 
 def embed_query(text: str) -> Any:
-    """A question's embedding; the last few thousand are remembered (one lock: the engine is
-    shared by the threads of a worker)."""
-    with _lock:
+    """A question's embedding; the last few thousand are remembered. The remembered ones are
+    read under their own lock, so a repeated question never waits for another thread's embedding."""
+    with _queries_lock:
         vec = _queries.get(text)
         if vec is not None:
             _queries.move_to_end(text)
             return vec
+    with _lock:
         vec = _get_model().query(text)
+    with _queries_lock:
         _queries[text] = vec
         if len(_queries) > _QUERY_CACHE:
             _queries.popitem(last=False)
@@ -128,7 +131,7 @@ def embed_query(text: str) -> Any:
 def forget_queries() -> None:
     """Drop the embeddings of questions seen so far, so the next match of each embeds it again
     (``faq eval`` times a question the way a new one costs)."""
-    with _lock:
+    with _queries_lock:
         _queries.clear()
 
 
