@@ -134,6 +134,9 @@ def test_eval_times_each_question_with_its_own_embedding(tmp_path: Path, semanti
             embedded.append(text)
             return model.query(text)
 
+        def token_count(self, text: str, is_query: bool) -> int:
+            return model.token_count(text, is_query)
+
     monkeypatch.setattr(semantic, "_model", Counting())
     semantic.forget_queries()  # other tests may have embedded these questions
     cases = [Case("会费要交吗", "member.dues"), Case("我不想当会员了", "member.leave"), Case("今天天气怎么样", None)]

@@ -87,6 +87,53 @@ def test_semantic_closeness_mixes_closest_phrasing_mean_and_answer(knowledge, se
     assert np.allclose(closest, [c.max() for c in cos], atol=1e-5)
 
 
+def test_question_tail_keeps_the_longest_tail_within_the_budget() -> None:
+    """Counting characters plus an overhead of 5: the tail has budget - 5 characters; a short
+    question is kept whole; a huge one is searched only near its end."""
+    from bot.semantic import question_tail
+
+    seen: list[int] = []
+
+    def count(text: str) -> int:
+        seen.append(len(text))
+        return len(text) + 5
+
+    assert question_tail("会费怎么交", count, budget=12) == "会费怎么交"
+    text = "我在工地干了三个月老板不发工资" * 700
+    seen.clear()
+    assert question_tail(text, count, budget=12) == text[-7:]
+    assert max(seen[1:]) <= 4 * 12  # after the first count, only the last 48 characters are looked at
+
+
+def test_a_long_message_is_embedded_by_its_tail_within_the_token_budget(semantic_model, monkeypatch) -> None:
+    """A message of hundreds of characters costs the model no more than QUESTION_TOKENS tokens:
+    what it embeds is the message's tail, and a short question is embedded whole."""
+    from bot import semantic
+
+    model = semantic._get_model()
+    embedded: list[str] = []
+
+    class Recording:
+        def query(self, text: str):
+            embedded.append(text)
+            return model.query(text)
+
+        def token_count(self, text: str, is_query: bool) -> int:
+            return model.token_count(text, is_query)
+
+    monkeypatch.setattr(semantic, "_model", Recording())
+    semantic.forget_queries()
+    long_message = "嗯那个我在厂里干了三个多月了就是工资一直压着不发说是资金周转不过来" * 20 + "工会能不能管"
+    semantic.embed_query(long_message)
+    semantic.embed_query("会费怎么交")
+    tail, short = embedded
+    assert long_message.endswith(tail) and tail.endswith("工会能不能管")
+    assert model.token_count(tail, True) <= semantic.QUESTION_TOKENS < model.token_count(long_message, True)
+    # the longest such tail: one more character would be over the budget
+    assert model.token_count(long_message[-len(tail) - 1:], True) > semantic.QUESTION_TOKENS
+    assert short == "会费怎么交"
+
+
 def test_semantic_off_by_environment(knowledge, monkeypatch) -> None:
     monkeypatch.setenv("UNIONBOT_SEMANTIC", "off")
     assert Matcher(knowledge).semantic is None
