@@ -42,6 +42,11 @@ def none_text(ctx: Context) -> str:
             f"也可以拨打职工服务热线 {ctx.hotline}。")
 
 
+def unavailable_text(ctx: Context) -> str:
+    return ("抱歉，问答资料暂时打不开，这个问题我现在回答不了。\n"
+            f"您可以回复“人工”联系工作人员，也可以拨打职工服务热线 {ctx.hotline}。")
+
+
 def _without_suggestions(state: State) -> State:
     return {k: v for k, v in state.items() if k not in ("suggestions", "suggested_for")}
 
@@ -65,10 +70,11 @@ def expire_suggestions(before: State, outcome: Outcome) -> Outcome:
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if not message.is_text_like or ctx.faq is None:
         return None
-    matcher = ctx.faq()
-    if matcher is None:
-        return None
     text = (message.text or "").strip()
+    matcher = ctx.faq()
+    if matcher is None:  # no knowledge could be loaded yet (logged): say so, and keep the question
+        return Outcome(state=state, replies=(unavailable_text(ctx),),
+                       effects=(Effect("record_unanswered", {"question": text, "outcome": "none"}),))
     effects: list[Effect] = []
     suggestions = state.get("suggestions") or []
     if suggestions:

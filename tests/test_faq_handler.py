@@ -59,7 +59,14 @@ def test_not_text_like_or_no_matcher_is_not_ours() -> None:
     assert handle({}, Incoming(user="u", kind="voice", text=""), ctx()) is None
     assert handle({}, Incoming(user="u", kind="image"), ctx()) is None
     assert handle({}, text("直接"), Context(faq=None)) is None
-    assert handle({}, text("直接"), Context(faq=lambda: None)) is None
+
+
+def test_no_knowledge_loaded_says_so_and_keeps_the_question() -> None:
+    """Knowledge that never loaded (a wrong knowledge.dir, a broken first file): not the help
+    menu's "ask me anything", but an honest reply with the way to a person, and a gap record."""
+    out = handle({}, text("会费怎么交"), Context(hotline="12351", faq=lambda: None))
+    assert "暂时" in out.replies[0] and "人工" in out.replies[0] and "12351" in out.replies[0]
+    assert out.effects == (Effect("record_unanswered", {"question": "会费怎么交", "outcome": "none"}),)
 
 
 def test_suggest_then_pick() -> None:

@@ -41,11 +41,11 @@ def chat(config_path: str | None, url: str | None, user: str) -> None:
     if url:
         transport = http_transport(url)
     else:
-        from bot.app import create_app
+        from bot.app import serving_app
         from bot.cli.serve import prepare_embedded
 
         prepare_embedded(config)
-        transport = flask_transport(create_app(config))
+        transport = flask_transport(serving_app(config))  # a knowledge problem shows before the first question
     sim = Simulator(config.wechat, transport, clock=time.time)
     following: set[str] = set()
     click.echo(f"unionbot chat as {user} ({url or 'in-process'}). /help for commands.")
