@@ -40,6 +40,28 @@ def semantic_model() -> None:
 
 
 @pytest.fixture
+def embedded_questions(semantic_model, monkeypatch) -> list[str]:
+    """The texts the embedding model is asked to embed as questions from now on (the real model
+    does the work); the remembered question embeddings are forgotten first."""
+    from bot import semantic
+
+    model = semantic._get_model()
+    embedded: list[str] = []
+
+    class Recording:
+        def query(self, text: str):
+            embedded.append(text)
+            return model.query(text)
+
+        def token_count(self, text: str, is_query: bool) -> int:
+            return model.token_count(text, is_query)
+
+    monkeypatch.setattr(semantic, "_model", Recording())
+    semantic.forget_queries()  # other tests may have embedded the same questions
+    return embedded
+
+
+@pytest.fixture
 def dev_set() -> Path:
     """The public dev evaluation set (shared/eval/dev, beside the checkout): skip without it, fail under CI."""
     path = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev"

@@ -118,30 +118,16 @@ def test_gaps_command_reads_the_store(tmp_path: Path, monkeypatch, store: Store)
     assert store.unanswered() == []
 
 
-def test_eval_times_each_question_with_its_own_embedding(tmp_path: Path, semantic_model, monkeypatch) -> None:
+def test_eval_times_each_question_with_its_own_embedding(tmp_path: Path, embedded_questions) -> None:
     """The warm-up pass must not leave the timed pass with cached question embeddings."""
-    from bot import semantic
     from bot.cli.faq import Case, evaluate
     from bot.knowledge import load_knowledge
     from bot.matcher import Matcher
 
     m = Matcher(load_knowledge(knowledge(tmp_path)), semantic=True, memo_size=16)
-    model = semantic._get_model()
-    embedded: list[str] = []
-
-    class Counting:
-        def query(self, text: str):
-            embedded.append(text)
-            return model.query(text)
-
-        def token_count(self, text: str, is_query: bool) -> int:
-            return model.token_count(text, is_query)
-
-    monkeypatch.setattr(semantic, "_model", Counting())
-    semantic.forget_queries()  # other tests may have embedded these questions
     cases = [Case("会费要交吗", "member.dues"), Case("我不想当会员了", "member.leave"), Case("今天天气怎么样", None)]
     figures = evaluate(m, cases)
     assert figures["cases"] == 3 and figures["top1"] == 1.0
     # the warm-up pass, then each timed match embeds again: neither the results memo nor the
     # question embeddings carried over
-    assert len(embedded) == 2 * len(cases)
+    assert len(embedded_questions) == 2 * len(cases)

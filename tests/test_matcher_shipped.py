@@ -105,28 +105,16 @@ def test_question_tail_keeps_the_longest_tail_within_the_budget() -> None:
     assert max(seen[1:]) <= 4 * 12  # after the first count, only the last 48 characters are looked at
 
 
-def test_a_long_message_is_embedded_by_its_tail_within_the_token_budget(semantic_model, monkeypatch) -> None:
+def test_a_long_message_is_embedded_by_its_tail_within_the_token_budget(embedded_questions) -> None:
     """A message of hundreds of characters costs the model no more than QUESTION_TOKENS tokens:
     what it embeds is the message's tail, and a short question is embedded whole."""
     from bot import semantic
 
-    model = semantic._get_model()
-    embedded: list[str] = []
-
-    class Recording:
-        def query(self, text: str):
-            embedded.append(text)
-            return model.query(text)
-
-        def token_count(self, text: str, is_query: bool) -> int:
-            return model.token_count(text, is_query)
-
-    monkeypatch.setattr(semantic, "_model", Recording())
-    semantic.forget_queries()
+    model = semantic._get_model()  # the recording one: token_count passes through
     long_message = "嗯那个我在厂里干了三个多月了就是工资一直压着不发说是资金周转不过来" * 20 + "工会能不能管"
     semantic.embed_query(long_message)
     semantic.embed_query("会费怎么交")
-    tail, short = embedded
+    tail, short = embedded_questions
     assert long_message.endswith(tail) and tail.endswith("工会能不能管")
     assert model.token_count(tail, True) <= semantic.QUESTION_TOKENS < model.token_count(long_message, True)
     # the longest such tail: one more character would be over the budget
