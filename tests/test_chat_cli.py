@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -38,3 +39,19 @@ def test_chat_walks_a_worker_through_the_bot(tmp_path: Path) -> None:
     assert "打字" in out  # a voice message without recognised text
     assert "unknown command /nonsense" in out
     assert "now chatting as 李四" in out and "还不是会员" in out  # 李四 has no card
+
+
+def test_chat_gaps_lists_what_this_bot_could_not_answer(tmp_path: Path) -> None:
+    """On the embedded memory:// store `unionbot faq gaps` cannot see the chat's process: /gaps can."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[store]\nurl = "memory://chat-{uuid.uuid4().hex}"\n[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n'
+        f'[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
+        encoding="utf-8",
+    )
+    script = "/gaps\n怎么入会\n股票怎么买\n股票怎么买\n谢谢\n/gaps\n/quit\n"
+    result = CliRunner().invoke(main, ["chat", "--config", str(config)], input=script)
+    assert result.exit_code == 0, result.output
+    _, after = result.output.split("no unanswered questions recorded", 1)  # the first /gaps: nothing yet
+    # one group: asked twice, no answer; the answered question and the thanks are no gaps
+    assert re.findall(r"(\d+)  (\S+)  \[(\w+)\]", after) == [("2", "股票怎么买", "none")]

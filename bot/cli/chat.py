@@ -9,7 +9,9 @@ import time
 import click
 
 from bot.cli import config_option, load
+from bot.cli.faq import show_gaps
 from bot.simulator import Reply, Simulator, flask_transport, http_transport
+from bot.store import Store, StoreUnavailable
 
 HELP = """命令 (commands):
   /scan CODE          扫驿站二维码 (scan a station QR: ST001, join:ST001 or unionbot:join:ST001)
@@ -18,6 +20,7 @@ HELP = """命令 (commands):
   /image              发送图片
   /follow | /unfollow 关注 / 取消关注
   /user NAME          换一个用户 (switch to another worker)
+  /gaps               机器人没答上来的问题 (the unanswered questions, as `unionbot faq gaps` lists them)
   /help  /quit
 其他输入按文字消息发送 (anything else is sent as a text message)."""
 
@@ -38,14 +41,19 @@ def chat(config_path: str | None, url: str | None, user: str) -> None:
     config = load(config_path)
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable; -v shows all
+    store: Store | None = None  # where the bot records unanswered questions, when this process can see it
     if url:
         transport = http_transport(url)
+        if not config.store.url.startswith("memory"):
+            store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
     else:
         from bot.app import serving_app
         from bot.cli.serve import prepare_embedded
 
         prepare_embedded(config)
-        transport = flask_transport(serving_app(config))  # a knowledge problem shows before the first question
+        app = serving_app(config)  # a knowledge problem shows before the first question
+        transport = flask_transport(app)
+        store = app.extensions["unionbot"].store
     sim = Simulator(config.wechat, transport, clock=time.time)
     following: set[str] = set()
     click.echo(f"unionbot chat as {user} ({url or 'in-process'}). /help for commands.")
@@ -56,6 +64,9 @@ def chat(config_path: str | None, url: str | None, user: str) -> None:
             click.echo()
             return
         if not line.strip():
+            continue
+        if line.strip() == "/gaps":
+            _gaps(store)
             continue
         try:
             body, user = _message(sim, line.strip(), user, following)
@@ -102,6 +113,16 @@ def _message(sim: Simulator, line: str, user: str, following: set[str]) -> tuple
     elif command not in ("/quit", "/exit"):
         raise ValueError(f"unknown command {command}; /help lists them")
     return None, user
+
+
+def _gaps(store: Store | None) -> None:
+    if store is None:
+        click.echo("this chat cannot see the server's memory:// store: run `unionbot faq gaps` on the server's host")
+        return
+    try:
+        show_gaps(store.unanswered())
+    except StoreUnavailable as exc:
+        click.echo(f"store unavailable: {exc}")
 
 
 def _show(reply: Reply) -> None:

@@ -280,6 +280,19 @@ def eval_cmd(directory: str, cases_file: str, as_json: bool) -> None:
     click.echo(f"{'p99_ms':<14}{result['p99_ms']:.3f}")
 
 
+def show_gaps(rows: list[tuple[str, int, str]], limit: int = 20) -> None:
+    """Print recorded unanswered questions (``Store.unanswered``), similar ones grouped, most asked first."""
+    groups = group_gaps(rows)
+    if not groups:
+        click.echo("no unanswered questions recorded")
+    for g in groups[:limit]:
+        click.echo(f"{g.count:>5}  {g.question}  [{g.outcome}]")
+        for text, n in g.variants[1:6]:
+            click.echo(f"{'':>7}{n:>3} × {text}")
+        if len(g.variants) > 6:
+            click.echo(f"{'':>7}… and {len(g.variants) - 6} more wordings")
+
+
 @faq.command("gaps")
 @click.option("--limit", default=20, show_default=True, help="How many groups to show.")
 @click.option("--clear", is_flag=True, help="Forget the recorded questions after showing them.")
@@ -296,20 +309,13 @@ def gaps_cmd(limit: int, clear: bool, config_path: str | None) -> None:
     store = Store.from_url(cfg.store.url, cfg.store.key_prefix, cfg.store.state_ttl)
     if store.embedded:
         click.echo("note: store.url is memory:// (per process), so no questions recorded by the bot "
-                   "are visible here; set store.url to the shared Redis.", err=True)
+                   "are visible here; set store.url to the shared Redis, or type /gaps in `unionbot chat`.",
+                   err=True)
     try:
         rows = store.unanswered()
     except StoreUnavailable as exc:
         raise click.ClickException(f"store unavailable: {exc}") from None
-    groups = group_gaps(rows)
-    if not groups:
-        click.echo("no unanswered questions recorded")
-    for g in groups[:limit]:
-        click.echo(f"{g.count:>5}  {g.question}  [{g.outcome}]")
-        for text, n in g.variants[1:6]:
-            click.echo(f"{'':>7}{n:>3} × {text}")
-        if len(g.variants) > 6:
-            click.echo(f"{'':>7}… and {len(g.variants) - 6} more wordings")
+    show_gaps(rows, limit)
     if clear:
         store.clear_unanswered()
         click.echo(f"cleared {len(rows)} recorded question(s)", err=True)
