@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -97,6 +98,9 @@ def embed(items: Sequence[tuple[str, str]]) -> Any:
         except Exception as exc:  # a truncated or foreign file: recompute
             log.info("ignoring embedding cache %s: %s", path, exc)
     if missing:
+        started = time.monotonic()
+        log.info("embedding %d new texts of the FAQ (first start or edited knowledge; cached on disk after)",
+                 len(missing))
         with _lock:
             model = _get_model()
             for kind in ("query", "passage"):
@@ -106,6 +110,7 @@ def embed(items: Sequence[tuple[str, str]]) -> Any:
                     vecs = model.query(chunk) if kind == "query" else model.passage(chunk)
                     for t, v in zip(chunk, vecs, strict=True):
                         _memory[(kind, t)] = np.asarray(v, dtype=np.float32)
+        log.info("embedded %d texts in %.1f s", len(missing), time.monotonic() - started)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -41,6 +41,7 @@ def chat(config_path: str | None, url: str | None, user: str) -> None:
     config = load(config_path)
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable; -v shows all
+        logging.getLogger("bot.semantic").setLevel(logging.INFO)  # but say why a first start takes seconds
     store: Store | None = None  # where the bot records unanswered questions, when this process can see it
     if url:
         transport = http_transport(url)
