@@ -45,8 +45,8 @@ def chat(config_path: str | None, url: str | None, user: str) -> None:
     store: Store | None = None  # where the bot records unanswered questions, when this process can see it
     if url:
         transport = http_transport(url)
-        if not config.store.url.startswith("memory"):
-            store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+        shared = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+        store = None if shared.embedded else shared
     else:
         from bot.app import serving_app
         from bot.cli.serve import prepare_embedded
@@ -118,7 +118,8 @@ def _message(sim: Simulator, line: str, user: str, following: set[str]) -> tuple
 
 def _gaps(store: Store | None) -> None:
     if store is None:
-        click.echo("this chat cannot see the server's memory:// store: run `unionbot faq gaps` on the server's host")
+        click.echo("this chat's config has a memory:// store, not the server's: "
+                   "run `unionbot faq gaps --config` with the server's config")
         return
     try:
         show_gaps(store.unanswered())
