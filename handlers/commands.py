@@ -21,6 +21,7 @@ SMALL_TALK_WORDS = frozenset({
     "早", "早上好", "上午好", "中午好", "下午好", "晚上好", "哈喽", "哈罗", "嗨",
 })
 """What is small talk once normalised, besides what normalising empties (你好, 在吗, 谢谢, 嗯, ok)."""
+_PUZZLED_RE = re.compile(r"[?？]")
 _THANKS_RE = re.compile(r"谢|謝|感谢|感謝|辛苦|thank|thx|3q")
 _BYE_RE = re.compile(r"再见|再見|拜拜|bye|^88$")
 _GREETING_RE = re.compile(r"你好|您好|们好|在吗|在不在|有人|人呢|早|午好|晚上好|hello|^hi$|哈喽|哈罗|嗨|喂")
@@ -68,7 +69,8 @@ def help_menu(state: State, message: Incoming, ctx: Context) -> Outcome | None:
 
 
 def small_talk(state: State, message: Incoming, ctx: Context) -> Outcome | None:
-    """A greeting, thanks, goodbye or "ok" on its own: a friendly word, not "no answer found"
+    """A greeting, thanks, goodbye, "ok" or a bare ？ on its own: a friendly word (the menu for a
+    greeting or a ？), not "no answer found"
     (and no gap for the staff: nothing was asked)."""
     if not message.is_text_like:
         return None
@@ -80,8 +82,8 @@ def small_talk(state: State, message: Incoming, ctx: Context) -> Outcome | None:
         reply = "不客气！还有问题随时发消息给我。"
     elif _BYE_RE.search(word):
         reply = "再见！有需要随时发消息给我。"
-    elif _GREETING_RE.search(word):
-        reply = help_text(ctx)
+    elif _GREETING_RE.search(word) or (not rest and _PUZZLED_RE.search(message.text or "")):
+        reply = help_text(ctx)  # a greeting, or a bare ？ (what is this? what can I ask?)
     else:
         reply = "好的。还有问题随时发消息给我。"
     return Outcome(state=state, replies=(reply,))

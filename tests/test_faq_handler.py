@@ -129,6 +129,7 @@ SUGGESTED = {"suggestions": ["e1", "e2", "e3"], "suggested_for": "含糊"}
     ("你好", "您好，这里是"), ("您好，在吗？", "您好，这里是"), ("有人吗", "您好，这里是"), ("hello", "您好，这里是"),
     ("谢谢", "不客气"), ("謝謝！", "不客气"), ("好的谢谢", "不客气"), ("辛苦了", "不客气"),
     ("拜拜", "再见"), ("好的👌", "好的。"), ("嗯嗯", "好的。"), ("ok", "好的。"),
+    ("？？？", "您好，这里是"), ("?", "您好，这里是"), ("😂😂", "好的。"),
 ])
 def test_small_talk_gets_a_friendly_word_and_no_gap(message: str, expected: str) -> None:
     from bot.router import route
