@@ -376,9 +376,7 @@ class Registry:
                     s.add(member)
                     s.flush()
                     member.number = self._number(now, member.id)
-                    detail = f"station {member.station_code}" if member.station_code else ""
-                    _add_consents(s, member, app, actor)
-                    s.add(SignupEvent(member_id=member.id, action="submitted", actor=actor, detail=detail, at=now))
+                    _add_application_events(s, member, app, actor, "submitted", now)
                     s.flush()
                     result = RegisterResult(self._to_dict(s, member), created=True)
                 return result
@@ -398,9 +396,7 @@ class Registry:
         member.occupation, member.employer = app["occupation"], app["employer"]
         member.station_code = app["station_code"] or member.station_code
         member.status, member.reason, member.updated_at = "pending", "", now
-        detail = f"station {member.station_code}" if member.station_code else ""
-        _add_consents(s, member, app, actor)
-        s.add(SignupEvent(member_id=member.id, action="resubmitted", actor=actor, detail=detail, at=now))
+        _add_application_events(s, member, app, actor, "resubmitted", now)
         s.flush()
         return self._to_dict(s, member)
 
@@ -655,10 +651,14 @@ _CONSENTS = ("privacy", "id_number")
 """What a worker consents to before applying: the privacy notice, and separately the ID number."""
 
 
-def _add_consents(s: Session, member: Member, app: Mapping[str, Any], actor: str) -> None:
-    for what, at, notice in app["consents"]:
+def _add_application_events(s: Session, member: Member, app: Mapping[str, Any], actor: str, action: str,
+                            at: dt.datetime) -> None:
+    """The consents an application carries, then the application itself (at which station)."""
+    for what, consented_at, notice in app["consents"]:
         s.add(SignupEvent(member_id=member.id, action=f"consented_{what}", actor=actor,
-                          detail=f"notice {notice}" if notice else "", at=at))
+                          detail=f"notice {notice}" if notice else "", at=consented_at))
+    detail = f"station {member.station_code}" if member.station_code else ""
+    s.add(SignupEvent(member_id=member.id, action=action, actor=actor, detail=detail, at=at))
 
 
 def _clean_consents(raw: Any) -> list[tuple[str, dt.datetime, str]]:
