@@ -14,17 +14,23 @@ from bot.cli.chat import scene_of
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_scene_of_accepts_code_scene_and_local_poster_payload() -> None:
-    assert scene_of("ST001") == scene_of("join:ST001") == scene_of("unionbot:join:ST001") == "join:ST001"
-
-
-def test_chat_walks_a_worker_through_the_bot(tmp_path: Path) -> None:
+def embedded_config(tmp_path: Path) -> Path:
+    """A config on the embedded defaults (its own memory:// store, a SQLite file), lexical matcher."""
     config = tmp_path / "config.toml"
     config.write_text(
         f'[store]\nurl = "memory://chat-{uuid.uuid4().hex}"\n[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n'
         f'[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
         encoding="utf-8",
     )
+    return config
+
+
+def test_scene_of_accepts_code_scene_and_local_poster_payload() -> None:
+    assert scene_of("ST001") == scene_of("join:ST001") == scene_of("unionbot:join:ST001") == "join:ST001"
+
+
+def test_chat_walks_a_worker_through_the_bot(tmp_path: Path) -> None:
+    config = embedded_config(tmp_path)
     script = "\n".join([
         "帮助", "/scan ST001", "同意", "同意", "张三 13812345678 11010519491231002X", "3", "美团", "确认",
         "/location 30.605 119.68", "/voice", "/image", "/nonsense", "/user 李四", "我的会员", "/quit",
@@ -43,12 +49,7 @@ def test_chat_walks_a_worker_through_the_bot(tmp_path: Path) -> None:
 
 def test_chat_gaps_lists_what_this_bot_could_not_answer(tmp_path: Path) -> None:
     """On the embedded memory:// store `unionbot faq gaps` cannot see the chat's process: /gaps can."""
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[store]\nurl = "memory://chat-{uuid.uuid4().hex}"\n[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n'
-        f'[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
-        encoding="utf-8",
-    )
+    config = embedded_config(tmp_path)
     script = "/gaps\n怎么入会\n股票怎么买\n股票怎么买\n谢谢\n/gaps\n/quit\n"
     result = CliRunner().invoke(main, ["chat", "--config", str(config)], input=script)
     assert result.exit_code == 0, result.output
