@@ -387,12 +387,9 @@ class KnowledgeSource:
         except KnowledgeError as exc:
             self._snapshot = snap
             self.last_error = str(exc)
-            if self._matcher is None:
-                log.error("knowledge in %s could not be loaded (no FAQ answers until it is fixed):\n%s",
-                          self.directory.resolve(), exc)
-            else:
-                log.error("knowledge in %s not reloaded, still serving the last good version:\n%s",
-                          self.directory.resolve(), exc)
+            outcome = ("could not be loaded (no FAQ answers until it is fixed)" if self._matcher is None
+                       else "not reloaded, still serving the last good version")
+            log.error("knowledge in %s %s:\n%s", self.directory.resolve(), outcome, exc)
             return False
         factory = self._factory
         if factory is None:
