@@ -12,7 +12,7 @@ _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _PUNCTUATION = re.compile(r"[\s\u3000!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]<>《》]+")
 
 HUMAN_WORDS = frozenset({"人工", "转人工", "人工客服", "找人工", "真人", "客服", "人工服务", "找客服"})
-HELP_WORDS = frozenset({"帮助", "菜单", "help", "功能", "你能干啥", "你能做什么", "怎么用", "?", "？"})
+HELP_WORDS = frozenset({"帮助", "菜单", "help", "功能", "你能干啥", "你能做什么", "怎么用"})
 CANCEL_WORDS = frozenset({"取消", "退出", "算了", "不办了"})
 MORE_WORDS = frozenset({"更多", "下文", "继续", "后面", "看全文"})
 SMALL_TALK_WORDS = frozenset({
@@ -22,6 +22,7 @@ SMALL_TALK_WORDS = frozenset({
 })
 """What is small talk once normalised, besides what normalising empties (你好, 在吗, 谢谢, 嗯, ok)."""
 _PUZZLED_RE = re.compile(r"[?？]")
+"""A bare ？ is asking what to ask: the menu (command_word strips punctuation, so it cannot be a HELP_WORD)."""
 _THANKS_RE = re.compile(r"谢|謝|感谢|感謝|辛苦|thank|thx|3q")
 _BYE_RE = re.compile(r"再见|再見|拜拜|bye|^88$")
 _GREETING_RE = re.compile(r"你好|您好|们好|在吗|在不在|有人|人呢|早|午好|晚上好|hello|^hi$|哈喽|哈罗|嗨|喂")
