@@ -3,7 +3,7 @@
     .venv/bin/python bench/calibrate_matcher.py [--semantic] [KNOWLEDGE_DIR CASES.yaml …]
 
 For every case it runs the matcher up to the decision and records the features of the best entry
-(bot.matcher.DECISION_FEATURES, or SEMANTIC_FEATURES with --semantic: the decision used when the
+(bot.faq.matcher.DECISION_FEATURES, or SEMANTIC_FEATURES with --semantic: the decision used when the
 optional meaning signal is installed) and whether that entry is the expected one (an
 out-of-scope case is always a "no"). Then:
 
@@ -15,7 +15,7 @@ out-of-scope case is always a "no"). Then:
 3. leave-one-knowledge-out: the sets of each knowledge folder scored by a model fitted, and a
    threshold chosen by the same rule, on the cases of the other knowledge only (transfer to a
    union's knowledge the matcher has never seen);
-4. the final model fitted on everything, printed as constants to paste into bot/matcher.py, and the
+4. the final model fitted on everything, printed as constants to paste into bot/faq/matcher.py, and the
    held-out sets scored by it.
 
 With no case sets given, the lexical decision is fitted on the public dev set (../shared/eval/dev)
@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("UNIONBOT_SEMANTIC", "off")
 
 from bot.cli.faq import load_cases  # noqa: E402
-from bot.knowledge import load_knowledge  # noqa: E402
-from bot.matcher import DECISION_FEATURES, SEMANTIC_FEATURES, Matcher, answer_probability  # noqa: E402
+from bot.faq.knowledge import load_knowledge  # noqa: E402
+from bot.faq.matcher import DECISION_FEATURES, SEMANTIC_FEATURES, Matcher, answer_probability  # noqa: E402
 
 
 def samples(knowledge_dir: str, cases_file: str, semantic: bool = False) -> list[dict]:
@@ -233,7 +233,7 @@ def main() -> None:
     for knowledge_dir, cases_file in holdouts:
         held = samples(knowledge_dir, cases_file, args.semantic)
         print(f"  {Path(cases_file).parent.name}/{Path(cases_file).name}:", figures(held, predict((weights, bias), held), t))
-    print("\n# paste into bot/matcher.py")
+    print("\n# paste into bot/faq/matcher.py")
     prefix, names = ("SEMANTIC", SEMANTIC_FEATURES) if args.semantic else ("DECISION", DECISION_FEATURES)
     print("# features:", ", ".join(names))
     print(f"{prefix}_WEIGHTS: tuple[float, ...] = ({', '.join(f'{w:.3f}' for w in weights)})")

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.cli.faq import percentile  # noqa: E402
-from bot.knowledge import Entry, Knowledge, load_knowledge  # noqa: E402
-from bot.matcher import Matcher  # noqa: E402
+from bot.faq.knowledge import Entry, Knowledge, load_knowledge  # noqa: E402
+from bot.faq.matcher import Matcher  # noqa: E402
 
 SUBJECTS = ["会员", "骑手", "快递员", "网约车司机", "家政服务员", "货车司机", "职工", "农民工", "女职工", "退休职工"]
 TOPICS = ["入会", "会费", "退会", "补助", "救助金", "医疗互助", "工伤", "职业伤害", "拖欠工资", "加班费", "劳动合同",
@@ -63,7 +63,7 @@ def main() -> None:
     ap.add_argument("--semantic-queries", type=int, default=300,
                     help="questions for the semantic timing (each one is embedded, uncached)")
     args = ap.parse_args()
-    from bot import semantic
+    from bot.faq import semantic
 
     Matcher(synthetic(10), semantic=False)  # import-time costs (pinyin table, OpenCC) paid once
     k = synthetic(args.entries)

@@ -38,9 +38,9 @@ import sqlalchemy as sa  # noqa: E402
 from bench.webhook import children, cpu_seconds, free_port, start  # noqa: E402
 from bot.cli.faq import percentile  # noqa: E402
 from bot.config import WechatConfig  # noqa: E402
-from bot.privacy import generate_key  # noqa: E402
-from bot.simulator import Simulator  # noqa: E402
-from bot.validators import id_check_char  # noqa: E402
+from bot.signup.privacy import generate_key  # noqa: E402
+from bot.signup.validators import id_check_char  # noqa: E402
+from bot.wechat.simulator import Simulator  # noqa: E402
 
 TOKEN = "bench-signup-token"
 NAMES = ("张三", "李四", "王五", "赵六", "陈静", "刘洋", "周杰", "吴芳")
@@ -213,7 +213,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "bot.cli", *command], env=env, cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL, timeout=60)
         port = free_port()
-        server = start("bot.app:wsgi_app()", env, port, args.threads)
+        server = start("bot.web.app:wsgi_app()", env, port, args.threads)
         run = uuid.uuid4().hex[:6]
         if args.warmup:
             warm = run_signups(port, run, range(args.warmup), min(args.clients, args.warmup), args.max_seconds)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.cli.faq import percentile  # noqa: E402
 from bot.config import WechatConfig  # noqa: E402
-from bot.simulator import Simulator  # noqa: E402
+from bot.wechat.simulator import Simulator  # noqa: E402
 
 QUESTIONS = ["会费怎么交", "怎么入会", "欠薪了找谁", "送外卖摔伤了怎么办", "附近有没有职工驿站", "12351是干啥的",
              "今天天气怎么样", "帮助", "工会能帮我请律师吗", "我没签合同能入会吗"]
@@ -167,7 +167,7 @@ def main() -> None:
         pattern = "keep-alive connections" if keep_alive else "a new connection per message"
         print(f"-- {pattern}")
         figures = {}
-        for name, target in (("bare flask", "bench.bare_flask:app"), ("unionbot", "bot.app:wsgi_app()")):
+        for name, target in (("bare flask", "bench.bare_flask:app"), ("unionbot", "bot.web.app:wsgi_app()")):
             port = free_port()
             server = start(target, env, port, args.threads)
             try:

@@ -1,6 +1,6 @@
 """The shell's parts, built once per process from the config: store, knowledge, registry, API.
 
-Handlers never see this object; they get a read-only :class:`~bot.conversation.Context` built
+Handlers never see this object; they get a read-only :class:`~bot.core.conversation.Context` built
 from it for each message.
 """
 
@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from bot import router
 from bot.config import Config
-from bot.conversation import Context, Incoming, Outcome, State
-from bot.knowledge import KnowledgeSource
-from bot.matcher import Matcher
-from bot.registry import Registry, RegistryUnavailable
-from bot.stations import StationDirectory
-from bot.store import Store, StoreUnavailable
-from bot.wechat_api import WechatApi, record_interaction
+from bot.core import router
+from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.faq.knowledge import KnowledgeSource
+from bot.faq.matcher import Matcher
+from bot.registry.repository import Registry, RegistryUnavailable
+from bot.stations.directory import StationDirectory
+from bot.storage.store import Store, StoreUnavailable
+from bot.wechat.api import WechatApi, record_interaction
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from bot.conversation import Context, Incoming, Outcome, State
-from bot.matcher import normalize
+from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.faq.matcher import normalize
 
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _PUNCTUATION = re.compile(r"[\s\u3000!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]<>《》]+")

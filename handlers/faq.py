@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from bot.conversation import Context, Effect, Incoming, Outcome, State
+from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 
 SUGGEST_FOOTER = "回复数字查看"
 NO_LIST_TEXT = "现在没有待选的问题了。请直接打字说说您想问什么，比如“会费怎么交”；找工作人员请回复“人工”。"

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from bot.conversation import Context, Effect, Incoming, Outcome, State
-from bot.privacy import mask_id_number, mask_phone
-from bot.validators import (
+from bot.core.conversation import Context, Effect, Incoming, Outcome, State
+from bot.signup.privacy import mask_id_number, mask_phone
+from bot.signup.validators import (
     GENDER_ZH,
     IdNumber,
     ValidationProblem,

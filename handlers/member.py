@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.conversation import Context, Incoming, Outcome, State
-from bot.privacy import mask_name
-from bot.validators import normalize
+from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.signup.privacy import mask_name
+from bot.signup.validators import normalize
 
 MEMBER_WORDS = frozenset(
     {

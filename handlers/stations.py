@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.conversation import Context, Incoming, Outcome, State
-from bot.validators import normalize
+from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.signup.validators import normalize
 
 NEAREST_COUNT = 3
 ASK_WORDS = frozenset(

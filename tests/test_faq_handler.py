@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import Context, Effect, Incoming
-from bot.knowledge import Entry, Knowledge
-from bot.matcher import Candidate, MatchResult
+from bot.core.conversation import Context, Effect, Incoming
+from bot.faq.knowledge import Entry, Knowledge
+from bot.faq.matcher import Candidate, MatchResult
 from handlers.faq import handle, parse_pick
 
 ENTRIES = [Entry(id=f"e{i}", question=f"问题{i}", answer=f"答案{i}") for i in range(1, 4)]
@@ -14,7 +14,7 @@ KNOWLEDGE = Knowledge.from_entries(ENTRIES)
 
 
 class FakeMatcher:
-    """Stands in for bot.matcher.Matcher: a fixed result per question."""
+    """Stands in for bot.faq.matcher.Matcher: a fixed result per question."""
 
     def __init__(self, results: dict[str, MatchResult]) -> None:
         self.knowledge = KNOWLEDGE
@@ -110,7 +110,7 @@ def test_none_is_honest_and_recorded() -> None:
 
 
 def test_with_real_matcher() -> None:
-    from bot.matcher import Matcher
+    from bot.faq.matcher import Matcher
 
     k = Knowledge.from_entries([Entry(id="leave", question="会员怎样办理退会？", keywords=("退会",),
                                       answer="在公众号里申请退会。")])
@@ -132,7 +132,7 @@ SUGGESTED = {"suggestions": ["e1", "e2", "e3"], "suggested_for": "含糊"}
     ("？？？", "您好，这里是"), ("?", "您好，这里是"), ("😂😂", "好的。"),
 ])
 def test_small_talk_gets_a_friendly_word_and_no_gap(message: str, expected: str) -> None:
-    from bot.router import route
+    from bot.core.router import route
 
     m = FakeMatcher(RESULTS)
     for kind in ("text", "voice"):
@@ -143,8 +143,8 @@ def test_small_talk_gets_a_friendly_word_and_no_gap(message: str, expected: str)
 
 
 def test_a_question_after_a_greeting_is_still_answered() -> None:
-    from bot.matcher import Matcher
-    from bot.router import route
+    from bot.core.router import route
+    from bot.faq.matcher import Matcher
 
     k = Knowledge.from_entries([Entry(id="dues", question="会员需要缴纳会费吗？", keywords=("会费",), answer="入会不收费。")])
     m = Matcher(k, semantic=False)
@@ -153,7 +153,7 @@ def test_a_question_after_a_greeting_is_still_answered() -> None:
 
 
 def test_a_list_is_forgotten_once_another_handler_answers() -> None:
-    from bot.router import route
+    from bot.core.router import route
 
     c = ctx()
     out = route(dict(SUGGESTED), text("谢谢"), c)
@@ -168,7 +168,7 @@ def test_a_list_is_forgotten_once_another_handler_answers() -> None:
 
 
 def test_an_event_in_between_keeps_the_list() -> None:
-    from bot.router import route
+    from bot.core.router import route
 
     c = ctx()
     receipt = Incoming(user="u1", kind="event", event="templatesendjobfinish")

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.conversation import Context, Effect, Incoming, Outcome, State
-from bot.validators import id_check_char
+from bot.core.conversation import Context, Effect, Incoming, Outcome, State
+from bot.signup.validators import id_check_char
 from handlers import join, member, stations
 
 CHINA = timezone(timedelta(hours=8))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeError, KnowledgeSource, check_knowledge, load_knowledge
+from bot.faq.knowledge import KnowledgeError, KnowledgeSource, check_knowledge, load_knowledge
 
 GOOD = """\
 topic: 会员
@@ -109,7 +109,7 @@ def test_first_load_broken_serves_nothing(tmp_path: Path) -> None:
 
 WORKER = """
 import json, sys, time
-from bot.knowledge import KnowledgeSource
+from bot.faq.knowledge import KnowledgeSource
 source = KnowledgeSource(sys.argv[1], reload_interval=0.1)
 out = sys.argv[2]
 while True:

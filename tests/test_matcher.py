@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowledge import Entry, Knowledge
-from bot.matcher import Matcher, Params, normalize
+from bot.faq.knowledge import Entry, Knowledge
+from bot.faq.matcher import Matcher, Params, normalize
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -161,7 +161,7 @@ def test_empty_knowledge_matches_nothing() -> None:
 
 def test_decision_model_explains_its_probability(matcher: Matcher) -> None:
     """The lexical answer decision is the calibrated model; explain shows its probability."""
-    from bot.matcher import DECISION_FEATURES, DECISION_WEIGHTS, Params
+    from bot.faq.matcher import DECISION_FEATURES, DECISION_WEIGHTS, Params
 
     assert len(DECISION_WEIGHTS) == len(DECISION_FEATURES)
     m = Matcher(KNOWLEDGE, semantic=False)
@@ -176,14 +176,14 @@ def test_decision_model_explains_its_probability(matcher: Matcher) -> None:
 def test_decision_sample_for_calibration() -> None:
     m = Matcher(KNOWLEDGE, semantic=False)
     s = m.decision_sample("会费怎么交")
-    from bot.matcher import DECISION_FEATURES
+    from bot.faq.matcher import DECISION_FEATURES
 
     assert s is not None and s["best"] == "member.dues" and len(s["features"]) == len(DECISION_FEATURES)
     assert m.decision_sample("qwer") is None
 
 
 def test_clauses_weigh_the_asking_clause_over_a_self_introduction() -> None:
-    from bot.matcher import clauses
+    from bot.faq.matcher import clauses
 
     assert clauses("退会") == [("退会", 1.0)]
     # the self-introduction counts less; the clause that asks counts fully
@@ -198,7 +198,7 @@ def test_a_self_introduction_does_not_steer_the_match(matcher: Matcher) -> None:
 
 
 def test_question_and_answer_types() -> None:
-    from bot.matcher import answer_types, question_types
+    from bot.faq.matcher import answer_types, question_types
 
     assert question_types("区总工会在哪") == {"where"}
     assert question_types("你们几点下班") == {"when"}

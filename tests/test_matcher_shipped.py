@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli.faq import evaluate, load_cases
-from bot.knowledge import load_knowledge
-from bot.matcher import SEMANTIC_FEATURES, Matcher
+from bot.faq.knowledge import load_knowledge
+from bot.faq.matcher import SEMANTIC_FEATURES, Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,7 +73,7 @@ def test_semantic_closeness_mixes_closest_phrasing_mean_and_answer(knowledge, se
     mean cosine and its answer's, by the weights given; (1, 0, 0) is the closest phrasing alone."""
     import numpy as np
 
-    from bot.semantic import SemanticIndex, embed, embed_query
+    from bot.faq.semantic import SemanticIndex, embed, embed_query
 
     entries = knowledge.entries[:6]
     q = "我不想当会员了，怎么退出工会"
@@ -90,7 +90,7 @@ def test_semantic_closeness_mixes_closest_phrasing_mean_and_answer(knowledge, se
 def test_question_tail_keeps_the_longest_tail_within_the_budget() -> None:
     """Counting characters plus an overhead of 5: the tail has budget - 5 characters; a short
     question is kept whole; a huge one is searched only near its end."""
-    from bot.semantic import question_tail
+    from bot.faq.semantic import question_tail
 
     seen: list[int] = []
 
@@ -108,7 +108,7 @@ def test_question_tail_keeps_the_longest_tail_within_the_budget() -> None:
 def test_a_long_message_is_embedded_by_its_tail_within_the_token_budget(embedded_questions) -> None:
     """A message of hundreds of characters costs the model no more than QUESTION_TOKENS tokens:
     what it embeds is the message's tail, and a short question is embedded whole."""
-    from bot import semantic
+    from bot.faq import semantic
 
     model = semantic._get_model()  # the recording one: token_count passes through
     long_message = "嗯那个我在厂里干了三个多月了就是工资一直压着不发说是资金周转不过来" * 20 + "工会能不能管"

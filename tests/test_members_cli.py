@@ -19,8 +19,8 @@ from test_registry import ID_1, ID_2, ID_3, Clock, application
 
 from bot.cli import main
 from bot.config import load_config
-from bot.privacy import generate_key
-from bot.registry import Registry
+from bot.registry.repository import Registry
+from bot.signup.privacy import generate_key
 
 KEY_A = generate_key()
 KEY_B = generate_key()
@@ -321,6 +321,6 @@ def test_keygen_prints_a_usable_key() -> None:
     result = CliRunner().invoke(main, ["members", "keygen"])
     assert result.exit_code == 0
     key = result.stdout.strip()
-    from bot.privacy import IdCipher
+    from bot.signup.privacy import IdCipher
 
     assert IdCipher(key).decrypt(IdCipher(key).encrypt(ID_1)) == ID_1

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 from fake_wechat_api import FakeWechatApi
 
-from bot.app import create_app
 from bot.cli import main
 from bot.config import load_config
 from bot.services import Services
-from bot.simulator import Simulator, flask_transport
+from bot.web.app import create_app
+from bot.wechat.simulator import Simulator, flask_transport
 
 ID_NUMBER = "11010519491231002X"
 

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from fake_wechat_api import FakeWechatApi
 from PIL import Image
 
-import bot.posters as posters
+import bot.stations.posters as posters
 from bot.cli import main
-from bot.posters import HEIGHT, WIDTH, PosterError, find_cjk_font, local_payload, render_poster
+from bot.stations.posters import HEIGHT, WIDTH, PosterError, find_cjk_font, local_payload, render_poster
 
 STATIONS = """\
 stations:

@@ -12,9 +12,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bot import privacy
-from bot.privacy import IdCipher, KeyConfigError, UndecryptableError, generate_key, normalize_id_number
-from bot.registry import (
+from bot.registry.repository import (
     Base,
     InvalidTransition,
     Member,
@@ -23,6 +21,8 @@ from bot.registry import (
     RegistryUnavailable,
     SignupEvent,
 )
+from bot.signup import privacy
+from bot.signup.privacy import IdCipher, KeyConfigError, UndecryptableError, generate_key, normalize_id_number
 
 KEY_A = generate_key()
 KEY_B = generate_key()
@@ -384,7 +384,7 @@ def test_bad_keys_are_refused_with_the_setting_name() -> None:
 
 def test_empty_key_uses_the_dev_key_and_warns_once(monkeypatch, caplog) -> None:
     monkeypatch.setattr(privacy, "_dev_warned", False)
-    with caplog.at_level(logging.WARNING, logger="bot.privacy"):
+    with caplog.at_level(logging.WARNING, logger="bot.signup.privacy"):
         dev = IdCipher("")
         IdCipher("")
     assert sum("DEVELOPMENT key" in r.message for r in caplog.records) == 1

@@ -18,7 +18,7 @@ import redis
 import requests
 
 from bot.config import WechatConfig
-from bot.simulator import Simulator, http_transport
+from bot.wechat.simulator import Simulator, http_transport
 
 ROOT = Path(__file__).resolve().parent.parent
 AES_KEY = base64.b64encode(bytes(range(1, 33))).decode()[:-1]

@@ -21,17 +21,17 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from bot.app import create_app
 from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, WechatConfig
-from bot.privacy import mask_id_number
-from bot.registry import Member, Registry, SignupEvent
-from bot.router import route as real_route
+from bot.core.router import route as real_route
+from bot.registry.repository import Member, Registry, SignupEvent
 from bot.services import Services
-from bot.simulator import Reply, Simulator, flask_transport
-from bot.stations import import_stations
-from bot.store import Store
-from bot.validators import id_check_char
-from bot.webhook import BUSY_TEXT, DEGRADED_TEXT
+from bot.signup.privacy import mask_id_number
+from bot.signup.validators import id_check_char
+from bot.stations.directory import import_stations
+from bot.storage.store import Store
+from bot.web.app import create_app
+from bot.web.webhook import BUSY_TEXT, DEGRADED_TEXT
+from bot.wechat.simulator import Reply, Simulator, flask_transport
 from handlers import join
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.privacy import IdCipher, generate_key
-from bot.registry import Registry
-from bot.stations import (
+from bot.registry.repository import Registry
+from bot.signup.privacy import IdCipher, generate_key
+from bot.stations.directory import (
     GEO_NAME,
     StationDirectory,
     StationsError,
@@ -20,7 +20,7 @@ from bot.stations import (
     import_stations,
     load_stations,
 )
-from bot.store import Store
+from bot.storage.store import Store
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "knowledge" / "stations.yaml"
 NEAR_ST005 = (30.6090, 119.6950)  # a few dozen metres from 骑手之家（万达广场）

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import Context, Incoming
+from bot.core.conversation import Context, Incoming
 from handlers import stations
 
 USER = "oWorker1"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.store import LockTimeout, Store, StoreUnavailable
+from bot.storage.store import LockTimeout, Store, StoreUnavailable
 
 
 def test_state_round_trip_with_idle_ttl(store: Store) -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.validators import (
+from bot.signup.validators import (
     FEMALE,
     ID_CHARACTERS,
     ID_CHECKSUM,

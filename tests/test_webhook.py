@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import create_app, serving_app
 from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, WechatConfig
-from bot.conversation import Outcome
-from bot.router import route as real_route
+from bot.core.conversation import Outcome
+from bot.core.router import route as real_route
 from bot.services import Services
-from bot.simulator import Simulator, flask_transport
+from bot.web.app import create_app, serving_app
+from bot.wechat.simulator import Simulator, flask_transport
 
 SAMPLES = Path(__file__).parent / "samples"
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -237,7 +237,7 @@ def test_safe_mode_corrupt_encrypt_is_400(tmp_path: Path) -> None:
     bot = Bot(tmp_path, mode="safe")
     params, _ = bot.sim.query(bot.sample("text"))
     corrupt = "abc$%^notbase64"
-    from bot.simulator import _sign
+    from bot.wechat.simulator import _sign
 
     params["msg_signature"] = _sign("test-token", params["timestamp"], params["nonce"], corrupt)
     body = f"<xml><Encrypt><![CDATA[{corrupt}]]></Encrypt></xml>"

@@ -1,4 +1,4 @@
-"""bot.wechat_api against the local fake WeChat API: one shared token, refresh under a lock, retries."""
+"""bot.wechat.api against the local fake WeChat API: one shared token, refresh under a lock, retries."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from fake_wechat_api import FakeWechatApi
 
 from bot.config import WechatConfig
-from bot.store import Store
-from bot.wechat_api import (
+from bot.storage.store import Store
+from bot.wechat.api import (
     TOKEN_KEY,
     WechatApi,
     WechatApiError,

@@ -10,8 +10,8 @@ import click
 
 from bot.cli import config_option, load
 from bot.cli.faq import show_gaps
-from bot.simulator import Reply, Simulator, flask_transport, http_transport
-from bot.store import Store, StoreUnavailable
+from bot.storage.store import Store, StoreUnavailable
+from bot.wechat.simulator import Reply, Simulator, flask_transport, http_transport
 
 HELP = """命令 (commands):
   /scan CODE          扫驿站二维码 (scan a station QR: ST001, join:ST001 or unionbot:join:ST001)
@@ -41,15 +41,15 @@ def chat(config_path: str | None, url: str | None, user: str) -> None:
     config = load(config_path)
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable; -v shows all
-        logging.getLogger("bot.semantic").setLevel(logging.INFO)  # but say why a first start takes seconds
+        logging.getLogger("bot.faq.semantic").setLevel(logging.INFO)  # but say why a first start takes seconds
     store: Store | None = None  # where the bot records unanswered questions, when this process can see it
     if url:
         transport = http_transport(url)
         shared = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
         store = None if shared.embedded else shared
     else:
-        from bot.app import serving_app
         from bot.cli.serve import prepare_embedded
+        from bot.web.app import serving_app
 
         prepare_embedded(config)
         app = serving_app(config)  # a knowledge problem shows before the first question

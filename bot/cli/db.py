@@ -1,4 +1,4 @@
-"""``unionbot db``: the registry's schema (Alembic migrations packaged in ``bot/migrations``)."""
+"""``unionbot db``: the registry's schema (Alembic migrations packaged in ``bot/registry/migrations``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import click
 
 from bot.cli import config_option, load
 from bot.config import Config
-from bot.privacy import KeyConfigError
-from bot.registry import Registry, RegistryError, alembic_config
+from bot.registry.repository import Registry, RegistryError, alembic_config
+from bot.signup.privacy import KeyConfigError
 
 
 def open_registry(config: Config) -> Registry:

@@ -17,8 +17,8 @@ import yaml
 from rapidfuzz import fuzz
 
 from bot.cli import config_option, load
-from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
-from bot.matcher import Matcher, normalize
+from bot.faq.knowledge import KnowledgeError, check_knowledge, load_knowledge
+from bot.faq.matcher import Matcher, normalize
 
 
 class CasesError(ValueError):
@@ -303,7 +303,7 @@ def gaps_cmd(limit: int, clear: bool, config_path: str | None) -> None:
     Read from the shared store (store.url). With the embedded memory:// store each process
     has its own copy, so this command sees nothing: point it at the production Redis.
     """
-    from bot.store import Store, StoreUnavailable
+    from bot.storage.store import Store, StoreUnavailable
 
     cfg = load(config_path)
     store = Store.from_url(cfg.store.url, cfg.store.key_prefix, cfg.store.state_ttl)

@@ -21,8 +21,8 @@ import click
 from bot.cli import config_option, load
 from bot.cli.db import open_registry
 from bot.config import Config
-from bot.privacy import generate_key
-from bot.registry import InvalidTransition, MemberNotFound, Registry, RegistryError
+from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
+from bot.signup.privacy import generate_key
 
 Notifier = Callable[[dict[str, Any]], bool]
 """Sends the worker ``member["message"]`` (a customer-service text to ``member["openid"]``);
@@ -123,8 +123,8 @@ def _notifier(config: Config) -> Notifier | None:
 
 def wechat_notifier(config: Config) -> Notifier:
     """Send the status message as a customer-service text, only inside WeChat's 48 h window."""
-    from bot.store import Store
-    from bot.wechat_api import WechatApi, within_service_window
+    from bot.storage.store import Store
+    from bot.wechat.api import WechatApi, within_service_window
 
     store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
     api = WechatApi(config.wechat, store)

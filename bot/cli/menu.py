@@ -106,8 +106,8 @@ def push(config_path: str | None, menu_file: str | None, dry_run: bool) -> None:
     if not (config.wechat.app_id and config.wechat.app_secret):
         raise click.ClickException("wechat.app_id and wechat.app_secret are needed to push the menu")
 
-    from bot.store import Store, StoreUnavailable
-    from bot.wechat_api import WechatApi, WechatApiError
+    from bot.storage.store import Store, StoreUnavailable
+    from bot.wechat.api import WechatApi, WechatApiError
 
     store = Store.from_url(config.store.url, prefix=config.store.key_prefix, state_ttl=config.store.state_ttl)
     try:

@@ -8,14 +8,14 @@ import click
 
 from bot.cli import config_option, load
 from bot.config import Config
-from bot.posters import FONT_ENV, PosterError, find_cjk_font, local_payload, render_poster, scene_for
-from bot.stations import StationsError, load_stations
+from bot.stations.directory import StationsError, load_stations
+from bot.stations.posters import FONT_ENV, PosterError, find_cjk_font, local_payload, render_poster, scene_for
 
 LOCAL_NOTE = "本地测试码：仅供 unionbot chat 模拟器使用，微信扫码无效"
 
 
 def load_station_list(path: Path) -> list[tuple[str, str]]:
-    """(code, name) of every station in the stations file, checked by :func:`bot.stations.load_stations`."""
+    """(code, name) of every station in the stations file, checked by :func:`bot.stations.directory.load_stations`."""
     try:
         stations = load_stations(path)
     except StationsError as exc:
@@ -83,8 +83,8 @@ def _payloads(config: Config):
                    "(unionbot:join:<code>) for `unionbot chat`; WeChat cannot scan them.", err=True)
         return lambda code: (local_payload(code), LOCAL_NOTE)
 
-    from bot.store import Store, StoreUnavailable
-    from bot.wechat_api import WechatApi, WechatApiError
+    from bot.storage.store import Store, StoreUnavailable
+    from bot.wechat.api import WechatApi, WechatApiError
 
     store = Store.from_url(config.store.url, prefix=config.store.key_prefix, state_ttl=config.store.state_ttl)
     api = WechatApi(w, store)

@@ -22,9 +22,9 @@ def prepare_embedded(config: Config) -> None:
     """
     if not config.database.url.startswith("sqlite"):
         return
-    from bot.registry import Registry
-    from bot.stations import import_stations
-    from bot.store import Store
+    from bot.registry.repository import Registry
+    from bot.stations.directory import import_stations
+    from bot.storage.store import Store
 
     registry = Registry.from_config(config)
     registry.upgrade()
@@ -47,7 +47,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
     """Run the bot: WeChat posts to http://HOST:PORT/wechat."""
     from gunicorn.app.base import BaseApplication
 
-    from bot.app import serving_app
+    from bot.web.app import serving_app
 
     config = load(config_path)
     if workers > 1 and config.store.url.startswith("memory://"):

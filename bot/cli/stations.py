@@ -8,9 +8,9 @@ import click
 
 from bot.cli import config_option, load
 from bot.cli.db import open_registry
-from bot.registry import RegistryError
-from bot.stations import StationsError, import_stations
-from bot.store import Store
+from bot.registry.repository import RegistryError
+from bot.stations.directory import StationsError, import_stations
+from bot.storage.store import Store
 
 
 @click.group()

@@ -3,7 +3,7 @@
 ``knowledge/stations.yaml`` is the source of truth. ``unionbot stations import`` validates it
 (every problem reported as ``file:line: message``; nothing is written when there is one), makes
 the registry's active stations match it, and rebuilds the Redis GEO index the bot answers location
-messages from. :class:`StationDirectory` is the :class:`bot.conversation.StationFinder` handlers use.
+messages from. :class:`StationDirectory` is the :class:`bot.core.conversation.StationFinder` handlers use.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from bot.registry import Registry
-from bot.store import Store, StoreUnavailable
+from bot.registry.repository import Registry
+from bot.storage.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 class StationDirectory:
-    """Stations by code and nearest to a point (the :class:`~bot.conversation.StationFinder`).
+    """Stations by code and nearest to a point (the :class:`~bot.core.conversation.StationFinder`).
 
     Nearest uses the Redis GEO index; an empty index (a fresh embedded store, a flushed Redis) is
     rebuilt from the registry on first use, and with Redis down it falls back to measuring every

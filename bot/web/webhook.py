@@ -1,6 +1,6 @@
 """The ``/wechat`` endpoint: the thin shell between WeChat's HTTP calls and the pure handlers.
 
-Order of work for a POST: verify and decrypt (:mod:`bot.protocol`) → dedup WeChat's retries
+Order of work for a POST: verify and decrypt (:mod:`bot.wechat.protocol`) → dedup WeChat's retries
 (the same reply again, no handler re-run) → per-user lock → load state → route → save state →
 carry out effects → render, encrypt, remember the reply for retries. Any failure past
 parsing still answers 200 with a text the worker can act on: a 5xx would make WeChat retry
@@ -16,9 +16,12 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, request
 
-from bot.conversation import Incoming, Outcome
-from bot.effects import run_effects, split_store_writes
-from bot.protocol import (
+from bot.core.conversation import Incoming, Outcome
+from bot.core.effects import run_effects, split_store_writes
+from bot.core.router import fit_reply
+from bot.services import Services
+from bot.storage.store import LockTimeout, Store, StoreUnavailable
+from bot.wechat.protocol import (
     ProtocolError,
     Query,
     check_request,
@@ -29,9 +32,6 @@ from bot.protocol import (
     render_transfer,
     seal,
 )
-from bot.router import fit_reply
-from bot.services import Services
-from bot.store import LockTimeout, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ so nobody prints it for a wall).
 Chinese text needs a CJK font. Lookup order (the first that really draws Chinese wins):
 
 1. an explicit font file (``--font FILE`` or ``$UNIONBOT_POSTER_FONT``);
-2. any ``.ttf``/``.otf``/``.ttc`` dropped into ``bot/fonts/``;
+2. any ``.ttf``/``.otf``/``.ttc`` dropped into ``bot/stations/fonts/``;
 3. the PyPI package ``noto-cjk-sans-otc`` (a project dependency: Noto Sans CJK, SIL OFL 1.1);
 4. the PyPI package ``pylopdf-fonts-zh-cn`` (Noto Sans SC), if installed;
 5. the system: ``fc-match :lang=zh-cn``, then well-known paths (Debian ``fonts-noto-cjk``,

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bot.matcher import Matcher
+    from bot.faq.matcher import Matcher
 
-log = logging.getLogger("bot.knowledge")
+log = logging.getLogger("bot.faq.knowledge")
 
 ID_RE = re.compile(r"^[a-z0-9._-]+$")
 MAX_ANSWER_BYTES = 2048
@@ -269,7 +269,7 @@ def _read_synonyms(path: Path, display: str, problems: _Problems) -> list[tuple[
 
 def load_knowledge(directory: str | Path) -> Knowledge:
     """Read and validate the knowledge under ``directory``; raise :class:`KnowledgeError`."""
-    from bot.matcher import normalize  # the matcher depends on Entry; import late
+    from bot.faq.matcher import normalize  # the matcher depends on Entry; import late
 
     root = Path(directory)
     problems = _Problems()
@@ -393,7 +393,7 @@ class KnowledgeSource:
             return False
         factory = self._factory
         if factory is None:
-            from bot.matcher import Matcher
+            from bot.faq.matcher import Matcher
 
             factory = Matcher
         matcher = factory(knowledge)

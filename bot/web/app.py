@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.config import Config, load_config
 from bot.services import Services
-from bot.webhook import bp as webhook_bp
+from bot.web.webhook import bp as webhook_bp
 
 log = logging.getLogger(__name__)
 
@@ -49,5 +49,5 @@ def serving_app(config: Config) -> Flask:
 
 
 def wsgi_app() -> Flask:
-    """Entry point for gunicorn (``bot.app:wsgi_app()``): config from ``$UNIONBOT_CONFIG``."""
+    """Entry point for gunicorn (``bot.web.app:wsgi_app()``): config from ``$UNIONBOT_CONFIG``."""
     return serving_app(load_config())

@@ -30,7 +30,7 @@ How a question is matched:
    confident, or when the question is one of the entry's own phrasings; ``suggest`` (at most 3)
    when it is plausible, else ``none``.
 
-With the optional meaning signal (:mod:`bot.semantic`) the entries are ranked by lexical score
+With the optional meaning signal (:mod:`bot.faq.semantic`) the entries are ranked by lexical score
 plus closeness in meaning, and the decision is a second calibrated model that also sees whether
 both signals pick the same entry and how close in meaning it is.
 """
@@ -47,7 +47,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from bot.knowledge import Entry, Knowledge
+from bot.faq.knowledge import Entry, Knowledge
 
 # -- normalisation ---------------------------------------------------------------------------
 
@@ -391,7 +391,7 @@ class Params:
     sem_shortlist: int = 5
     semantic_mix: tuple[float, float, float] = (1.0, 0.5, 1.0)
     """An entry's closeness in meaning: weighted mean of the cosines of its closest phrasing, of
-    its phrasings on average, and of its answer (see :class:`bot.semantic.SemanticIndex`)."""
+    its phrasings on average, and of its answer (see :class:`bot.faq.semantic.SemanticIndex`)."""
 
 
 @dataclass
@@ -448,7 +448,7 @@ class Matcher:
         self._build_vocab()
         self._build_index()
         self.semantic = None
-        from bot import semantic as sem_mod
+        from bot.faq import semantic as sem_mod
 
         if sem_mod.wanted(semantic) and self.entries:
             self.semantic = sem_mod.SemanticIndex(self.entries, self.params.semantic_mix)
@@ -993,7 +993,7 @@ class Matcher:
         if cache_clear is not None:
             cache_clear()
         if self.semantic is not None:
-            from bot import semantic
+            from bot.faq import semantic
 
             semantic.forget_queries()
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bot.conversation import Context, Handler, Incoming, Outcome, State
-from bot.protocol import TEXT_LIMIT_BYTES
+from bot.core.conversation import Context, Handler, Incoming, Outcome, State
+from bot.wechat.protocol import TEXT_LIMIT_BYTES
 from handlers import commands, faq, join, member, stations
 
 FLOWS: dict[str, Handler] = {"join": join.handle}

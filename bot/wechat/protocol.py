@@ -21,7 +21,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from bot.config import WechatConfig
-from bot.conversation import Incoming
+from bot.core.conversation import Incoming
 
 TEXT_LIMIT_BYTES = 2048
 """WeChat truncates or rejects passive text replies beyond this many UTF-8 bytes."""

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.conversation import Effect, Incoming, Outcome
-from bot.registry import RegistryUnavailable
-from bot.store import Store, StoreUnavailable
+from bot.core.conversation import Effect, Incoming, Outcome
+from bot.registry.repository import RegistryUnavailable
+from bot.storage.store import Store, StoreUnavailable
 from handlers import join
 
 if TYPE_CHECKING:

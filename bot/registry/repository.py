@@ -1,11 +1,11 @@
 """The member registry: stations, members and the audit trail of every signup decision.
 
 SQLAlchemy 2 models over SQLite (the default, one file) or PostgreSQL (production). The schema is
-owned by the Alembic migrations in ``bot/migrations`` (``unionbot db upgrade``).
+owned by the Alembic migrations in ``bot/registry/migrations`` (``unionbot db upgrade``).
 
 Personal data: the ID number is stored only encrypted (``id_cipher``) plus a keyed hash
 (``id_hash``, for duplicate checks) and its masked form (``id_masked``, for listings); see
-:mod:`bot.privacy`. Nothing returned by this module carries the plain ID number unless a caller
+:mod:`bot.signup.privacy`. Nothing returned by this module carries the plain ID number unless a caller
 asks for ``full=True`` (a full export), and every such export is written to the audit trail.
 
 Concurrency: :meth:`Registry.register` is idempotent and race-safe. It relies on the unique
@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from bot.privacy import IdCipher, mask_id_number, mask_name, mask_phone, normalize_id_number
+from bot.signup.privacy import IdCipher, mask_id_number, mask_name, mask_phone, normalize_id_number
 
 log = logging.getLogger(__name__)
 

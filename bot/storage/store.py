@@ -21,7 +21,7 @@ from typing import Any
 import fakeredis
 import redis
 
-from bot.conversation import State
+from bot.core.conversation import State
 
 log = logging.getLogger(__name__)
 

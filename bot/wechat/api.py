@@ -39,7 +39,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from bot.config import WechatConfig
-from bot.store import LockTimeout, Store
+from bot.storage.store import LockTimeout, Store
 
 log = logging.getLogger(__name__)
 
