@@ -40,6 +40,10 @@ class StoreConfig:
     url: str = "memory://"
     state_ttl: int = 1800
     key_prefix: str = "unionbot:"
+    gaps_max_age: int = 90 * 86400
+    """Unanswered questions not asked again for this many seconds are forgotten."""
+    gaps_max_count: int = 5000
+    """At most this many distinct unanswered questions are kept (the least recently asked go first)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,10 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"store.url: must start with memory://, redis:// or rediss://, got {config.store.url!r}")
     if config.store.state_ttl <= 0:
         raise ConfigError("store.state_ttl: must be a positive number of seconds")
+    if config.store.gaps_max_age <= 0:
+        raise ConfigError("store.gaps_max_age: must be a positive number of seconds")
+    if config.store.gaps_max_count <= 0:
+        raise ConfigError("store.gaps_max_count: must be a positive number of questions")
     if "://" not in config.database.url:
         raise ConfigError(f"database.url: not a database URL: {config.database.url!r}")
     if config.knowledge.semantic not in ("auto", "on", "off"):

@@ -82,7 +82,7 @@ class Services:
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> Services:
-        store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+        store = Store.from_config(config, clock=overrides.get("clock", time.time))
         if store.embedded:
             log.warning("store.url is memory://: conversation state lives in this process only")
         # WeChat waits 5 s for a reply: give up on an unreachable database well before that

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot import redact
 from bot.config import Config, ConfigError, load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,11 +23,14 @@ def config_option(fn: F) -> F:
 
 
 def load(config_path: str | None) -> Config:
-    """Load the config or stop with one line naming the key and the problem."""
+    """Load the config (and keep its secrets out of every log line from then on) or stop with one
+    line naming the key and the problem."""
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(f"bad config: {exc}") from None
+    redact.install(config)
+    return config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

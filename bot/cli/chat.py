@@ -45,7 +45,7 @@ def chat(config_path: str | None, url: str | None, user: str) -> None:
     store: Store | None = None  # where the bot records unanswered questions, when this process can see it
     if url:
         transport = http_transport(url)
-        shared = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+        shared = Store.from_config(config)
         store = None if shared.embedded else shared
     else:
         from bot.cli.serve import prepare_embedded

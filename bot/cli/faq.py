@@ -306,7 +306,7 @@ def gaps_cmd(limit: int, clear: bool, config_path: str | None) -> None:
     from bot.storage.store import Store, StoreUnavailable
 
     cfg = load(config_path)
-    store = Store.from_url(cfg.store.url, cfg.store.key_prefix, cfg.store.state_ttl)
+    store = Store.from_config(cfg)
     if store.embedded:
         click.echo("note: store.url is memory:// (per process), so no questions recorded by the bot "
                    "are visible here; set store.url to the shared Redis, or type /gaps in `unionbot chat`.",

@@ -126,7 +126,7 @@ def wechat_notifier(config: Config) -> Notifier:
     from bot.storage.store import Store
     from bot.wechat.api import WechatApi, within_service_window
 
-    store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+    store = Store.from_config(config)
     api = WechatApi(config.wechat, store)
 
     def notify(member: dict[str, Any]) -> bool:

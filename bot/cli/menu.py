@@ -109,7 +109,7 @@ def push(config_path: str | None, menu_file: str | None, dry_run: bool) -> None:
     from bot.storage.store import Store, StoreUnavailable
     from bot.wechat.api import WechatApi, WechatApiError
 
-    store = Store.from_url(config.store.url, prefix=config.store.key_prefix, state_ttl=config.store.state_ttl)
+    store = Store.from_config(config)
     try:
         WechatApi(config.wechat, store).create_menu(data)
     except (WechatApiError, StoreUnavailable) as exc:

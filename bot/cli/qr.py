@@ -86,7 +86,7 @@ def _payloads(config: Config):
     from bot.storage.store import Store, StoreUnavailable
     from bot.wechat.api import WechatApi, WechatApiError
 
-    store = Store.from_url(config.store.url, prefix=config.store.key_prefix, state_ttl=config.store.state_ttl)
+    store = Store.from_config(config)
     api = WechatApi(w, store)
 
     def wechat(code: str) -> tuple[str, None]:

@@ -30,7 +30,7 @@ def prepare_embedded(config: Config) -> None:
     registry.upgrade()
     stations_file = Path(config.knowledge.dir) / "stations.yaml"
     if stations_file.exists() and not registry.stations():
-        store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+        store = Store.from_config(config)
         report = import_stations(registry, store, stations_file)
         log.info("embedded default: imported %d example stations from %s", len(report.added), stations_file)
     registry.close()

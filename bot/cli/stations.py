@@ -29,7 +29,7 @@ def import_(config_path: str | None, file: str | None) -> None:
     """
     config = load(config_path)
     path = Path(file) if file else Path(config.knowledge.dir) / "stations.yaml"
-    store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
+    store = Store.from_config(config)
     registry = open_registry(config)
     try:
         report = import_stations(registry, store, path)

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -37,6 +38,38 @@ def mask_id_number(id_number: str) -> str:
     if len(id_number) < 10:
         return "*" * len(id_number)
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+_DIGIT_RUN = re.compile(r"\d(?:[ \t-]?\d)*(?:[ \t-]?[XxＸｘ](?![A-Za-z]))?")
+"""Digits (full-width too), maybe split by spaces or hyphens (138 1234 5678), maybe ending in X."""
+_SEPARATOR = re.compile(r"[ \t-]")
+
+LONG_DIGIT_RUN = 7
+"""Runs of at least this many digits are masked in free text (landlines, bank cards, birthdays)."""
+
+
+def mask_numbers(text: str) -> str:
+    """Free text with every personal number in it masked: mobiles as :func:`mask_phone`, ID numbers
+    as :func:`mask_id_number` (also when typed in groups, or in full-width digits), and any other
+    run of :data:`LONG_DIGIT_RUN` or more digits all but its last two."""
+
+    def mask(match: re.Match[str]) -> str:
+        found = unicodedata.normalize("NFKC", match.group()).upper()
+        joined = _SEPARATOR.sub("", found)
+        if len(joined) == 18 and joined[:17].isdigit():
+            return mask_id_number(joined)
+        if len(joined) == 11 and joined.startswith("1") and joined.isdigit():
+            return mask_phone(joined)
+        return "".join(_mask_long(part) for part in re.split(r"([ \t-])", match.group()))
+
+    return _DIGIT_RUN.sub(mask, text)
+
+
+def _mask_long(part: str) -> str:
+    """One unseparated run: all but its last two characters masked when it is long."""
+    if sum(c.isdigit() for c in part) < LONG_DIGIT_RUN:
+        return part
+    return "*" * (len(part) - 2) + unicodedata.normalize("NFKC", part[-2:])
 
 
 # -- encryption at rest and keyed hashing of ID numbers ------------------------------------------
@@ -95,29 +128,39 @@ def _decode_secret(key: str, name: str) -> bytes:
     return raw
 
 
-def _derive(secret: bytes, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"unionbot/id-number/" + purpose).derive(secret)
+def _derive(secret: bytes, info: bytes) -> bytes:
+    """An independent key for one purpose (``info``) from ``registry.id_key``."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
+
+
+def _fernet(secret: bytes, info: bytes) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_derive(secret, info)))
+
+
+def _secrets(id_key: str, old_id_keys: Iterable[str]) -> list[bytes]:
+    """The current secret first (the development one when ``id_key`` is empty), then former ones."""
+    if id_key:
+        secrets = [_decode_secret(id_key, "registry.id_key")]
+    else:
+        secrets = [_DEV_SECRET]
+        _warn_dev_key()
+    for i, old in enumerate(old_id_keys):
+        if old:
+            s = _decode_secret(old, f"registry.old_id_keys[{i}]")
+            if s not in secrets:
+                secrets.append(s)
+    return secrets
 
 
 class IdCipher:
     """Encrypts, decrypts and hashes ID numbers with the current key and any former ones."""
 
     def __init__(self, id_key: str = "", old_id_keys: Iterable[str] = ()) -> None:
-        if id_key:
-            secret = _decode_secret(id_key, "registry.id_key")
-        else:
-            secret = _DEV_SECRET
-            _warn_dev_key()
-        secrets = [secret]
-        for i, old in enumerate(old_id_keys):
-            if old:
-                s = _decode_secret(old, f"registry.old_id_keys[{i}]")
-                if s not in secrets:
-                    secrets.append(s)
+        secrets = _secrets(id_key, old_id_keys)
         self.is_dev_key = not id_key
-        self._fernets = [Fernet(base64.urlsafe_b64encode(_derive(s, b"fernet"))) for s in secrets]
+        self._fernets = [_fernet(s, b"unionbot/id-number/fernet") for s in secrets]
         self._multi = MultiFernet(self._fernets)
-        self._hash_keys = [_derive(s, b"hmac") for s in secrets]
+        self._hash_keys = [_derive(s, b"unionbot/id-number/hmac") for s in secrets]
 
     @classmethod
     def from_config(cls, registry_config: object) -> IdCipher:
@@ -153,6 +196,32 @@ class IdCipher:
     @staticmethod
     def _hash_with(key: bytes, id_number: str) -> str:
         return hmac.new(key, normalize_id_number(id_number).encode(), hashlib.sha256).hexdigest()
+
+
+class Sealer:
+    """Seals short-lived values kept outside the registry (a paused signup's answers in Redis).
+
+    The key is derived from ``registry.id_key`` for this purpose alone; values sealed under a
+    former key (``registry.old_id_keys``) still open, so a key rotation loses no conversation,
+    and nothing needs rekeying: a sealed value lives no longer than the conversation's TTL.
+    """
+
+    def __init__(self, id_key: str = "", old_id_keys: Iterable[str] = ()) -> None:
+        self._multi = MultiFernet([_fernet(s, b"unionbot/conversation-state") for s in _secrets(id_key, old_id_keys)])
+
+    @classmethod
+    def from_config(cls, registry_config: object) -> Sealer:
+        return cls(getattr(registry_config, "id_key", ""), getattr(registry_config, "old_id_keys", ()))
+
+    def seal(self, data: bytes) -> bytes:
+        return self._multi.encrypt(data)
+
+    def open(self, token: bytes) -> bytes | None:
+        """The sealed data, or ``None`` when no configured key opens it (or it was never sealed)."""
+        try:
+            return self._multi.decrypt(token)
+        except InvalidToken:
+            return None
 
 
 def _warn_dev_key() -> None:

@@ -3,6 +3,10 @@
 Production points ``store.url`` at a real Redis that every worker on every host shares. The
 embedded default ``memory://`` is an in-process fakeredis: fine for one process, useless for
 several (which is why ``serve --workers`` refuses it).
+
+No value here holds a full mobile or ID number: a conversation's state (which holds a paused
+signup's answers) is sealed with a key derived from ``registry.id_key``
+(:class:`~bot.signup.privacy.Sealer`), and unanswered questions are masked before they are kept.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
 import fakeredis
 import redis
 
+from bot.config import Config
 from bot.core.conversation import State
+from bot.signup.privacy import Sealer, mask_numbers
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,39 @@ return {0}
 Returns nil for a message claimed before, {0} while another request holds the lock, {1, state}."""
 
 
+_RECORD_GAP = """
+redis.call("zincrby", KEYS[1], 1, ARGV[1])
+redis.call("hset", KEYS[2], ARGV[1], ARGV[2])
+redis.call("zadd", KEYS[3], ARGV[3], ARGV[1])
+for _, key in ipairs(KEYS) do redis.call("expire", key, ARGV[4]) end
+"""
+"""Count one unanswered question. KEYS: count, outcome, seen; ARGV: question, outcome, now, max age.
+Every key expires max age after the last question, so a quiet bot keeps nothing."""
+
+_PRUNE_GAPS = """
+local function forget(members)
+  for _, m in ipairs(members) do
+    redis.call("zrem", KEYS[1], m) redis.call("hdel", KEYS[2], m) redis.call("zrem", KEYS[3], m)
+  end
+end
+forget(redis.call("zrangebyscore", KEYS[3], "-inf", "(" .. ARGV[1], "LIMIT", 0, 1000))
+local excess = redis.call("zcard", KEYS[1]) - tonumber(ARGV[2])
+if excess > 0 then forget(redis.call("zrange", KEYS[3], 0, excess - 1)) end
+excess = redis.call("zcard", KEYS[1]) - tonumber(ARGV[2])
+if excess > 0 then forget(redis.call("zrange", KEYS[1], 0, excess - 1)) end
+"""
+"""Forget questions last asked before ARGV[1], then the least recently asked beyond ARGV[2] of them
+(and, for records older than the ``seen`` index, the least asked). KEYS: count, outcome, seen."""
+
+
+@dataclass(frozen=True)
+class GapRetention:
+    """How long and how many unanswered questions are kept (``store.gaps_max_age``/``gaps_max_count``)."""
+
+    max_age: int = 90 * 86400
+    max_count: int = 5000
+
+
 @dataclass(frozen=True)
 class Turn:
     """One message being handled: its dedup key is claimed and its user is locked by ``token``."""
@@ -73,18 +112,35 @@ class Turn:
     state: State
 
 
+@dataclass(eq=False)
 class Store:
-    """All keys this project keeps in Redis, under one prefix."""
+    """All keys this project keeps in Redis, under one prefix.
 
-    def __init__(self, client: redis.Redis, prefix: str = "unionbot:", state_ttl: int = 1800) -> None:
-        self.redis = client
-        self.prefix = prefix
-        self.state_ttl = state_ttl
-        self.embedded = isinstance(client, fakeredis.FakeRedis)
+    ``sealer`` seals conversation state (by default under the development key: production passes
+    one made from ``registry.id_key``); ``clock`` dates the unanswered questions.
+    """
+
+    redis: redis.Redis
+    prefix: str = "unionbot:"
+    state_ttl: int = 1800
+    sealer: Sealer = field(default_factory=Sealer)
+    gaps: GapRetention = field(default_factory=GapRetention)
+    clock: Callable[[], float] = time.time
+
+    @property
+    def embedded(self) -> bool:
+        return isinstance(self.redis, fakeredis.FakeRedis)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "unionbot:", state_ttl: int = 1800) -> Store:
         return cls(connect(url), prefix=prefix, state_ttl=state_ttl)
+
+    @classmethod
+    def from_config(cls, config: Config, clock: Callable[[], float] = time.time) -> Store:
+        """The store as the configuration describes it, sealing state with ``registry.id_key``."""
+        c = config.store
+        return cls(connect(c.url), prefix=c.key_prefix, state_ttl=c.state_ttl, sealer=Sealer.from_config(config.registry),
+                   gaps=GapRetention(c.gaps_max_age, c.gaps_max_count), clock=clock)
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -98,15 +154,45 @@ class Store:
     # -- conversation state ------------------------------------------------------------------
 
     def load_state(self, user: str) -> State:
-        return _decode_state(user, self._call(self.redis.get, self.key("state", user)))
+        return self._open_state(user, self._call(self.redis.get, self.key("state", user)))
 
     def save_state(self, user: str, state: State) -> None:
-        """Save with a fresh idle TTL; an empty state deletes the key."""
+        """Save (sealed) with a fresh idle TTL; an empty state deletes the key."""
         key = self.key("state", user)
         if state:
-            self._call(self.redis.set, key, json.dumps(state, ensure_ascii=False), ex=self.state_ttl)
+            sealed = self.sealer.seal(json.dumps(state, ensure_ascii=False).encode("utf-8"))
+            self._call(self.redis.set, key, sealed, ex=self.state_ttl)
         else:
             self._call(self.redis.delete, key)
+
+    def _open_state(self, user: str, raw: bytes | None) -> State:
+        """The state in ``raw``; one that no configured key opens, or that is not a JSON object,
+        is dropped (the worker starts afresh) with a warning that names the user only."""
+        if not raw:
+            return {}
+        data = self.sealer.open(raw)
+        if data is None:
+            log.warning("discarding conversation state of user %s: no configured key opens it", user)
+            return {}
+        try:
+            state = json.loads(data)
+        except ValueError:
+            log.warning("discarding unreadable state for user %s", user)
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    # -- replays: a signed request seen before ----------------------------------------------------
+
+    def remember_request(self, request_key: str, body_digest: str, ttl: int) -> bool:
+        """Remember a signed request's body for ``ttl`` seconds; ``False`` when the same signed
+        request was seen before with another body (a replay), ``True`` for its first sight or a
+        repeat with the same body (WeChat's retry)."""
+        key = self.key("request", request_key)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(key, body_digest, nx=True, ex=ttl)
+        pipe.get(key)
+        _, stored = self._call(pipe.execute)
+        return stored is None or _text(stored) == body_digest
 
     # -- retries: first sight of a message, and the reply it got ------------------------------
 
@@ -152,7 +238,7 @@ class Store:
                 raise LockTimeout(user)
             time.sleep(0.01)
             result = self._call(self._begin_turn, keys=keys, args=args)
-        return Turn(user, message_key, token, _decode_state(user, result[1]))
+        return Turn(user, message_key, token, self._open_state(user, result[1]))
 
     @cached_property
     def _begin_turn(self) -> Any:
@@ -163,7 +249,7 @@ class Store:
                     also: Callable[[Store], None] | None = None) -> None:
         """Save the state and the reply (for retries), run ``also``'s writes, unlock: one round trip."""
         with self._writes() as pipe:
-            batch = Store(pipe, self.prefix, self.state_ttl)
+            batch = replace(self, redis=pipe)
             batch.save_state(turn.user, state)
             batch.save_reply(turn.message_key, reply)
             if also is not None:
@@ -209,27 +295,43 @@ class Store:
 
     # -- unanswered questions, for staff --------------------------------------------------------
 
+    def _gap_keys(self) -> list[str]:
+        return [self.key("gaps", "count"), self.key("gaps", "outcome"), self.key("gaps", "seen")]
+
     def record_unanswered(self, question: str, outcome: str) -> None:
-        """Count one unanswered question (``outcome``: none, or suggest when nothing was picked)."""
-        question = question.strip()[:200]
+        """Count one unanswered question (``outcome``: none, or suggest when nothing was picked).
+
+        Personal numbers in it are masked first; questions beyond the retention bound are forgotten.
+        """
+        question = mask_numbers(question.strip())[:200]
         if not question:
             return
+        now = self.clock()
         with self._writes() as pipe:
-            pipe.zincrby(self.key("gaps", "count"), 1, question)
-            pipe.hset(self.key("gaps", "outcome"), question, outcome)
+            pipe.eval(_RECORD_GAP, 3, *self._gap_keys(), question, outcome, now, self.gaps.max_age)
+            pipe.eval(_PRUNE_GAPS, 3, *self._gap_keys(), now - self.gaps.max_age, self.gaps.max_count)
 
-    def unanswered(self, limit: int = 1000) -> list[tuple[str, int, str]]:
-        """(question, times asked, last outcome), most asked first."""
-        rows = self._call(self.redis.zrevrange, self.key("gaps", "count"), 0, limit - 1, withscores=True)
-        outcomes = self._call(self.redis.hgetall, self.key("gaps", "outcome")) or {}
-        result = []
-        for raw, score in rows:
-            outcome = outcomes.get(raw, b"none")
-            result.append((raw.decode(), int(score), outcome.decode() if isinstance(outcome, bytes) else outcome))
+    def unanswered(self, limit: int = 1000, page: int = 200) -> list[tuple[str, int, str]]:
+        """(question, times asked, last outcome), most asked first, read ``page`` rows at a time.
+
+        Shown masked even if an older version stored it in full.
+        """
+        self._call(self.redis.eval, _PRUNE_GAPS, 3, *self._gap_keys(),
+                   self.clock() - self.gaps.max_age, self.gaps.max_count)
+        count_key, outcome_key, _ = self._gap_keys()
+        result: list[tuple[str, int, str]] = []
+        while len(result) < limit:
+            start = len(result)
+            rows = self._call(self.redis.zrevrange, count_key, start, min(start + page, limit) - 1, withscores=True)
+            if not rows:
+                break
+            outcomes = self._call(self.redis.hmget, outcome_key, [raw for raw, _ in rows])
+            result += [(mask_numbers(_text(raw)), int(score), _text(outcome or b"none"))
+                       for (raw, score), outcome in zip(rows, outcomes, strict=True)]
         return result
 
     def clear_unanswered(self) -> None:
-        self._call(self.redis.delete, self.key("gaps", "count"), self.key("gaps", "outcome"))
+        self._call(self.redis.delete, *self._gap_keys())
 
     # -- geo index of stations ------------------------------------------------------------------
 
@@ -276,12 +378,5 @@ class Store:
             raise StoreUnavailable(str(exc)) from exc
 
 
-def _decode_state(user: str, raw: bytes | None) -> State:
-    if not raw:
-        return {}
-    try:
-        state = json.loads(raw)
-    except ValueError:
-        log.warning("discarding unreadable state for user %s", user)
-        return {}
-    return state if isinstance(state, dict) else {}
+def _text(raw: bytes | str) -> str:
+    return raw.decode("utf-8") if isinstance(raw, bytes) else raw

@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from bot import redact
 from bot.config import Config, load_config
 from bot.services import Services
 from bot.web.webhook import bp as webhook_bp
@@ -40,7 +41,9 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
 
 def serving_app(config: Config) -> Flask:
-    """The app a serving worker runs: knowledge loaded before the first message, not during it."""
+    """The app a serving worker runs: secrets kept out of its log, knowledge loaded before the first
+    message, not during it."""
+    redact.install(config)
     app = create_app(config)
     services: Services = app.extensions["unionbot"]
     if services.knowledge is not None:

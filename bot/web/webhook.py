@@ -1,6 +1,7 @@
 """The ``/wechat`` endpoint: the thin shell between WeChat's HTTP calls and the pure handlers.
 
-Order of work for a POST: verify and decrypt (:mod:`bot.wechat.protocol`) → dedup WeChat's retries
+Order of work for a POST: verify and decrypt (:mod:`bot.wechat.protocol`) → refuse a signed query
+replayed with another body → dedup WeChat's retries
 (the same reply again, no handler re-run) → per-user lock → load state → route → save state →
 carry out effects → render, encrypt, remember the reply for retries. Any failure past
 parsing still answers 200 with a text the worker can act on: a 5xx would make WeChat retry
@@ -24,12 +25,14 @@ from bot.storage.store import LockTimeout, Store, StoreUnavailable
 from bot.wechat.protocol import (
     ProtocolError,
     Query,
+    body_digest,
     check_request,
     dedup_key,
     open_message,
     parse,
     render_text,
     render_transfer,
+    request_key,
     seal,
 )
 
@@ -42,8 +45,8 @@ RETRY_WAIT_SECONDS = 4.0
 
 BUSY_TEXT = "上一条消息还在处理，请稍等几秒再发一次。"
 DEGRADED_TEXT = (
-    "系统正在维护，暂时不能办理需要多步填写的事项（比如入会），您填过的信息不会丢，请稍后再试。"
-    "咨询问题可以直接打字提问，急事请拨打 {hotline}。"
+    "系统正在维护，暂时不能办理需要多步填写的事项（比如入会），请稍后再试；"
+    "之前没填完的内容，维护后可能需要重新填写。咨询问题可以直接打字提问，急事请拨打 {hotline}。"
 )
 ERROR_TEXT = "抱歉，系统出了点问题，请稍后再试；急事请拨打 {hotline}，或回复“人工”。"
 
@@ -71,8 +74,10 @@ def receive() -> Response:
     config = services.config.wechat
     query = Query.from_args(request.args)
     now = services.clock()
+    body = request.get_data(cache=False)
     try:
-        plain = open_message(config, query, request.get_data(cache=False), now)
+        plain = open_message(config, query, body, now)
+        _refuse_replay(services, query, body)
         message = parse(plain)
     except ProtocolError as exc:
         log.warning("refused message (%s): %s", exc.status, exc.reason)
@@ -81,6 +86,29 @@ def receive() -> Response:
     if reply == "success":
         return Response("success", mimetype="text/plain")
     return Response(seal(config, query, reply, secrets.token_hex(8), int(now)), mimetype="application/xml")
+
+
+def _refuse_replay(services: Services, query: Query, body: bytes) -> None:
+    """A signed query string seen before with another body is a replay: in plain mode nothing signs
+    the body, so whoever saw one callback URL could otherwise post anything as anyone for as long as
+    its timestamp is fresh. The same body again is WeChat's retry and goes on to get the same reply.
+
+    Each request is remembered for twice the timestamp window: a timestamp is accepted from
+    ``window`` seconds before it until ``window`` seconds after.
+
+    When Redis is down the check cannot be made and the request goes on: refusing would turn a
+    Redis outage into "该公众号暂时无法提供服务" for every worker, and without Redis the bot only
+    answers what needs no conversation (no flow starts, nothing is written). In safe mode the body
+    is signed too (``msg_signature``), so a replay can only repeat the very same message.
+    """
+    ttl = 2 * services.config.wechat.timestamp_window
+    try:
+        fresh = services.store.remember_request(request_key(query), body_digest(body), ttl)
+    except StoreUnavailable as exc:
+        log.warning("store unavailable, replay check skipped: %s", exc)
+        return
+    if not fresh:
+        raise ProtocolError(403, "signed request replayed with another body")
 
 
 def handle(services: Services, message: Incoming) -> str:

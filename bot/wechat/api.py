@@ -39,6 +39,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from bot.config import WechatConfig
+from bot.redact import redact
 from bot.storage.store import LockTimeout, Store
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,14 @@ QR_KEY = "wechat_qr:"
 
 class WechatApiError(RuntimeError):
     """A WeChat API call failed. ``errcode`` is WeChat's code, or ``None`` when no usable answer came
-    back at all (timeout, connection refused, HTTP error, not JSON)."""
+    back at all (timeout, connection refused, HTTP error, not JSON).
+
+    The text is redacted here, the one door every failure goes through: a requests exception names
+    the URL it failed on, and that carries ``secret=…`` or ``access_token=…``.
+    """
 
     def __init__(self, errcode: int | None, errmsg: str) -> None:
+        errmsg = redact(errmsg)
         self.errcode = errcode
         self.errmsg = errmsg
         super().__init__(f"WeChat API error {errcode}: {errmsg}" if errcode is not None else f"WeChat API: {errmsg}")

@@ -8,6 +8,8 @@ input never becomes a 500 (which WeChat would retry and then show the worker
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,8 +19,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
-from wechatpy.utils import check_signature
+from wechatpy.exceptions import InvalidAppIdException
 
 from bot.config import WechatConfig
 from bot.core.conversation import Incoming
@@ -57,14 +58,22 @@ def _crypto(config: WechatConfig) -> WeChatCrypto:
     return WeChatCrypto(config.token, config.encoding_aes_key, config.app_id)
 
 
+def sign(*parts: str) -> str:
+    """WeChat's signature: SHA-1 of the sorted, concatenated parts."""
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
+
+
+def _matches(expected: str, given: str) -> bool:
+    """Constant-time comparison, so response timing does not reveal how much of a signature is right."""
+    return hmac.compare_digest(expected.encode("utf-8"), given.lower().encode("utf-8", "replace"))
+
+
 def check_request(config: WechatConfig, query: Query, now: float) -> None:
     """Signature and freshness of any request (GET verification or POST message)."""
     if not (query.signature and query.timestamp and query.nonce):
         raise ProtocolError(403, "missing signature parameters")
-    try:
-        check_signature(config.token, query.signature, query.timestamp, query.nonce)
-    except InvalidSignatureException:
-        raise ProtocolError(403, "bad signature") from None
+    if not _matches(sign(config.token, query.timestamp, query.nonce), query.signature):
+        raise ProtocolError(403, "bad signature")
     try:
         timestamp = int(query.timestamp)
     except ValueError:
@@ -106,10 +115,11 @@ def open_message(config: WechatConfig, query: Query, body: bytes, now: float) ->
         raise ProtocolError(400, "no <Encrypt> in an encrypted message")
     if not query.msg_signature:
         raise ProtocolError(403, "missing msg_signature")
-    try:
-        plain = _crypto(config).decrypt_message({"Encrypt": encrypt}, query.msg_signature, query.timestamp, query.nonce)
-    except InvalidSignatureException:
-        raise ProtocolError(403, "bad msg_signature") from None
+    expected = sign(config.token, query.timestamp, query.nonce, encrypt)
+    if not _matches(expected, query.msg_signature):
+        raise ProtocolError(403, "bad msg_signature")
+    try:  # wechatpy checks the signature again (with ``!=``); it is the one we computed, so it matches
+        plain = _crypto(config).decrypt_message({"Encrypt": encrypt}, expected, query.timestamp, query.nonce)
     except InvalidAppIdException:
         raise ProtocolError(403, "message encrypted for another app id") from None
     except Exception as exc:  # corrupt base64, padding, length: all mean a broken body
@@ -156,10 +166,21 @@ def parse(xml: str) -> Incoming:
 
 
 def dedup_key(message: Incoming) -> str:
-    """WeChat resends a late reply's message: same MsgId, or for events same sender + CreateTime."""
+    """WeChat resends a late reply's message: same sender and MsgId, or for events same sender +
+    CreateTime. The sender is part of the key so that another openid sending the same MsgId never
+    gets this worker's remembered reply."""
     if message.msg_id:
-        return f"msg:{message.msg_id}"
+        return f"msg:{message.user}:{message.msg_id}"
     return f"ev:{message.user}:{message.create_time}:{message.event}"
+
+
+def request_key(query: Query) -> str:
+    """What identifies one signed request for the replay check: its signature, timestamp and nonce."""
+    return hashlib.sha256(f"{query.signature}:{query.timestamp}:{query.nonce}".encode()).hexdigest()
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
