@@ -449,7 +449,7 @@ def test_redis_down_mid_conversation(memory_bot: SignupBot) -> None:
 
     With the store down every message is routed as if the conversation were new (the bot cannot
     know where anyone is in a flow): 帮助 and questions with one clear answer are answered; 入会
-    and join scans get the "系统正在维护…您填过的信息不会丢" text. Answers meant for the flow
+    and join scans get the maintenance text (DEGRADED_TEXT). Answers meant for the flow
     ("3", "美团", "确认") are treated as questions, so the worker sees an FAQ answer or "没找到答案"
     rather than the maintenance text. Nothing reaches the registry (a 确认 without its state is
     just a word) and no dedup or lock is kept. When Redis is back the conversation resumes at the
