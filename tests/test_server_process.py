@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlencode
 
 import pytest
@@ -22,6 +25,8 @@ from bot.wechat.simulator import Simulator, http_transport
 
 ROOT = Path(__file__).resolve().parent.parent
 AES_KEY = base64.b64encode(bytes(range(1, 33))).decode()[:-1]
+READY_SECONDS = 60.0
+"""A loaded machine can take this long to boot the workers (or stop them)."""
 
 
 def free_port() -> int:
@@ -30,8 +35,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WechatConfig]]:
+def require_redis() -> str:
     redis_url = os.environ.get("UNIONBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     try:
         redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
@@ -39,6 +43,53 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Wech
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"Redis at {redis_url} unreachable (CI=true: a missing service is a failure): {exc}")
         pytest.skip(f"Redis at {redis_url} unreachable: {exc}")
+    return redis_url
+
+
+@contextlib.contextmanager
+def running_server(config: Path, workers: int = 2, log: IO[bytes] | int = subprocess.PIPE) -> Iterator[str]:
+    """`unionbot serve` on a free port with ``config`` (its database migrated first): its base URL.
+    Output goes to ``log``; on exit the server stops and every key under ``key_prefix`` is deleted."""
+    env = dict(os.environ, UNIONBOT_CONFIG=str(config))
+    cwd = config.parent
+    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=cwd, check=True,
+                   capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+            time.sleep(0.2)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        # a worker accepts only once its app (and knowledge) is loaded: wait for the first one
+        requests.get(url + "/healthz", timeout=READY_SECONDS).raise_for_status()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(READY_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        store = tomllib.loads(config.read_text(encoding="utf-8"))["store"]
+        client = redis.Redis.from_url(store["url"])
+        keys = list(client.scan_iter(match=store["key_prefix"] + "*"))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WechatConfig]]:
+    redis_url = require_redis()
     tmp = tmp_path_factory.mktemp("server")
     prefix = f"test-server-{uuid.uuid4().hex[:8]}:"
     wechat = WechatConfig(token="proc-token", app_id="wxprocess0000001", encoding_aes_key=AES_KEY, mode="safe")
@@ -49,33 +100,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Wech
         f'[database]\nurl = "sqlite:///{tmp / "bot.db"}"\n[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
         encoding="utf-8",
     )
-    env = dict(os.environ, UNIONBOT_CONFIG=str(config))
-    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=tmp, check=True,
-                   capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-            time.sleep(0.2)
-    try:
+    with running_server(config) as url:
         yield url, wechat
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=prefix + "*"))
-        if keys:
-            client.delete(*keys)
 
 
 def test_safe_mode_messages_and_hostile_input_over_http(server: tuple[str, WechatConfig]) -> None:
