@@ -22,11 +22,12 @@ MASK = "[REDACTED]"
 
 _CREDENTIAL = re.compile(
     r"""(?ix)
-    (["']?\b(?:app_?secret|secret|access_token|encoding_?aes_?key|id_key|password|passwd|pwd)\b["']?
-     \s*[=:]\s*["']?)
-    ([^&\s"',)}]+)
+    (\b[\w-]*?(?:secret|access_?token|passw(?:or)?d|pwd|aes_?key|id_keys?)["']?\s*[=:]\s*\[?\s*["']?)
+    ([^&\s"',)}\]]+)
     """
 )
+"""``name=value`` / ``"name": "value"`` where the name says credential (app_secret, client_secret,
+access_token, password, encoding_aes_key, id_key …): the value goes."""
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^@\s/]+)(@)")
 
 MIN_SECRET_LENGTH = 4

@@ -139,3 +139,14 @@ def test_a_signed_request_is_remembered_with_its_body(store: Store) -> None:
     assert store.remember_request("req1", "body-b", ttl=600) is False  # a replay with another body
     assert store.remember_request("req2", "body-b", ttl=600) is True
     assert 0 < store.redis.ttl(store.key("request", "req1")) <= 600
+
+
+@pytest.mark.parametrize(("typed", "kept"), [
+    (QUESTION, "我身份证110105********002X 手机138****5678 能查下我入会没"),
+    ("电话138-1234-5678，身份证110105 19491231 002x", "电话138****5678，身份证110105********002X"),
+    ("１３８１２３４５６７８", "138****5678"),
+    ("座机0551-12345678 卡号6222021234567890123", "座机0551-******78 卡号*****************23"),
+    ("2026年高温费 12351 热线 5000元", "2026年高温费 12351 热线 5000元"),  # short numbers are no one's
+])
+def test_personal_numbers_in_free_text_are_masked(typed: str, kept: str) -> None:
+    assert mask_numbers(typed) == kept

@@ -21,7 +21,15 @@ from test_signup_e2e import DEAD_REDIS, SignupBot, make_id, phone
 
 from bot import redact
 from bot.cli import main
-from bot.config import Config, ConfigError, DatabaseConfig, RegistryConfig, StoreConfig, WechatConfig, load_config
+from bot.config import (
+    Config,
+    ConfigError,
+    DatabaseConfig,
+    RegistryConfig,
+    StoreConfig,
+    WechatConfig,
+    load_config,
+)
 from bot.services import Services
 from bot.signup.privacy import generate_key, mask_numbers
 from bot.storage.store import Store
@@ -202,6 +210,17 @@ def test_installed_redaction_scrubs_every_configured_secret_from_messages_and_tr
                    "db%40pass-9", "redis-pass-1", "not-configured-secret", ID, PHONE):
         assert secret not in text, secret
     assert "Traceback" in text and "[REDACTED]" in text and "138****5678" in text
+
+
+@pytest.mark.parametrize(("text", "hidden"), [
+    ("GET /cgi-bin/token?grant_type=client_credential&appid=wx&secret=s3cr3t-value (Caused by …)", "s3cr3t-value"),
+    ('{"access_token": "tok-123456", "expires_in": 7200}', "tok-123456"),
+    ("POST /cgi-bin/message/custom/send?access_token=tok-123456 HTTP/1.1", "tok-123456"),
+    ("client_secret=cs-987654&x=1", "cs-987654"),
+    ("redis://:pa55word@10.0.0.5:6379/0", "pa55word"),
+])
+def test_credentials_are_redacted_by_their_shape(text: str, hidden: str) -> None:
+    assert hidden not in redact.redact(text) and "[REDACTED]" in redact.redact(text)
 
 
 def test_the_cli_installs_the_redaction(tmp_path: Path, restore_log_records: None) -> None:
