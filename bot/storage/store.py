@@ -6,7 +6,9 @@ several (which is why ``serve --workers`` refuses it).
 
 No value here holds a full mobile or ID number: a conversation's state (which holds a paused
 signup's answers) is sealed with a key derived from ``registry.id_key``
-(:class:`~bot.signup.privacy.Sealer`), and unanswered questions are masked before they are kept.
+(:class:`~bot.signup.privacy.Sealer`), unanswered questions are masked before they are kept, and
+a reply remembered for retries is what the worker was shown (where the flows mask numbers).
+Production needs Redis with AOF persistence (``appendonly yes``): paused signups live only here.
 """
 
 from __future__ import annotations
