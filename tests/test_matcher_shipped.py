@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli.faq import evaluate, load_cases
+from bot.faq.decision import SEMANTIC_FEATURES
 from bot.faq.knowledge import load_knowledge
-from bot.faq.matcher import SEMANTIC_FEATURES, Matcher
+from bot.faq.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
 

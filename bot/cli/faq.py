@@ -18,7 +18,8 @@ from rapidfuzz import fuzz
 
 from bot.cli import config_option, load
 from bot.faq.knowledge import KnowledgeError, check_knowledge, load_knowledge
-from bot.faq.matcher import Matcher, normalize
+from bot.faq.matcher import Matcher
+from bot.faq.text import normalize
 
 
 class CasesError(ValueError):
