@@ -83,6 +83,11 @@ def test_pinyin_typo_is_repaired_from_the_knowledge_vocabulary(matcher: Matcher)
     assert r.candidates and r.candidates[0].entry_id == "member.dues"
 
 
+def test_spelled_pinyin_and_initials_become_the_knowledge_word(matcher: Matcher) -> None:
+    assert matcher.explain("入会shenhe结果")["repairs"] == ["shenhe→审核"]
+    assert matcher.explain("入会shh要多久")["repairs"] == ["shh→审核"]  # initials: sh + h
+
+
 def test_real_words_are_not_repaired(matcher: Matcher) -> None:
     _, fixes = matcher.prepare("网约车司机是不是会员")
     assert fixes == []

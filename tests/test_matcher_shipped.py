@@ -123,11 +123,6 @@ def test_a_long_message_is_embedded_by_its_tail_within_the_token_budget(embedded
     assert short == "会费怎么交"
 
 
-def test_semantic_off_by_environment(knowledge, monkeypatch) -> None:
-    monkeypatch.setenv("UNIONBOT_SEMANTIC", "off")
-    assert Matcher(knowledge).semantic is None
-
-
 # Held-out sets written without running the matcher (bench/evalsets): two other unions' knowledge and
 # hard rider questions for ours. Floors sit a little under the figures measured when the matcher was
 # last calibrated (README, "Matcher"), so a change that makes answers worse on knowledge the matcher

@@ -373,12 +373,6 @@ class KnowledgeSource:
                     self._refresh()
         return self._matcher
 
-    def reload(self) -> bool:
-        """Check now; True when new knowledge went live."""
-        with self._lock:
-            self._checked_at = self.clock()
-            return self._refresh()
-
     def _refresh(self) -> bool:
         snap = _snapshot(self.directory)
         if snap == self._snapshot:

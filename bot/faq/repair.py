@@ -141,3 +141,5 @@ class Repairer:
         if not re.search(r"[aeiouv]", token):
             hit = self._by_initials.get(token)
             return hit[1] if hit else None
+        hit = self._by_spelling.get(token)
+        return hit[1] if hit else None

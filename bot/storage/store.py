@@ -97,9 +97,6 @@ class Store:
 
     # -- conversation state ------------------------------------------------------------------
 
-    def load_state(self, user: str) -> State:
-        return _decode_state(user, self._call(self.redis.get, self.key("state", user)))
-
     def save_state(self, user: str, state: State) -> None:
         """Save with a fresh idle TTL; an empty state deletes the key."""
         key = self.key("state", user)
