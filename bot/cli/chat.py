@@ -8,8 +8,8 @@ import time
 
 import click
 
-from bot.cli import pass_config
 from bot.cli.faq import show_gaps
+from bot.cli.options import pass_config
 from bot.config import Config
 from bot.storage.store import Store, StoreUnavailable
 from bot.wechat.simulator import Reply, Simulator, flask_transport, http_transport

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from bot.cli import pass_config
+from bot.cli.options import pass_config
 from bot.config import Config
 from bot.registry.repository import Registry, RegistryError, alembic_config
 from bot.signup.privacy import KeyConfigError

@@ -16,7 +16,7 @@ import click
 import yaml
 from rapidfuzz import fuzz
 
-from bot.cli import config_option, current_config, pass_config
+from bot.cli.options import config_option, current_config, pass_config
 from bot.config import Config
 from bot.faq.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.faq.matcher import Matcher

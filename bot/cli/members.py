@@ -18,8 +18,8 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from bot.cli import pass_config
 from bot.cli.db import open_registry
+from bot.cli.options import pass_config
 from bot.config import Config
 from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
 from bot.signup.privacy import generate_key

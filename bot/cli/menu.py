@@ -22,7 +22,7 @@ from typing import Any
 import click
 import yaml
 
-from bot.cli import pass_config
+from bot.cli.options import pass_config
 from bot.config import Config
 
 KEYED = {"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",

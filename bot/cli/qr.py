@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import pass_config
+from bot.cli.options import pass_config
 from bot.config import Config
 from bot.stations.directory import StationsError, load_stations
 from bot.stations.posters import FONT_ENV, PosterError, find_cjk_font, local_payload, render_poster, scene_for

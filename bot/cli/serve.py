@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli import pass_config
+from bot.cli.options import pass_config
 from bot.config import DEFAULTS, Config
 
 log = logging.getLogger(__name__)

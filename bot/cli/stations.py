@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from bot.cli import pass_config
 from bot.cli.db import open_registry
+from bot.cli.options import pass_config
 from bot.config import Config
 from bot.registry.repository import RegistryError
 from bot.stations.directory import StationsError, import_stations
