@@ -114,8 +114,7 @@ class Matcher:
 
     # -- scoring -------------------------------------------------------------------------
 
-    def _score(self, text: str, extra: tuple[int, ...] = ()
-               ) -> tuple[Scored, float]:
+    def _score(self, text: str, extra: tuple[int, ...] = ()) -> tuple[Scored, float]:
         """Shortlisted entries (plus ``extra`` ones), best first, as (score, index, components);
         and the share of the question's weight that the knowledge never uses."""
         p = self.params
@@ -263,8 +262,8 @@ class Matcher:
 
     def decision_sample(self, text: str) -> dict | None:
         """What the answer decision sees of ``text`` (for ``bench/calibrate_matcher.py``): the
-        features of the best entry (:data:`DECISION_FEATURES`, or :data:`SEMANTIC_FEATURES` with
-        the meaning signal), the ids of the best entry and of the suggestion list, whether the
+        features of the best entry (:data:`bot.faq.decision.DECISION_FEATURES`, or
+        :data:`~bot.faq.decision.SEMANTIC_FEATURES` with the meaning signal), the ids of the best entry and of the suggestion list, whether the
         evidence is below the "none" floor, and whether the question is one of the entry's own
         phrasings (always answered). None when no entry shares a word."""
         prepared, _ = self.prepare(text)
