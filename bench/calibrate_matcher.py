@@ -189,6 +189,7 @@ def main() -> None:
     ap.add_argument("--max-wrong", type=float, default=0.02)
     ap.add_argument("--min-oos-rejected", type=float, default=0.92)
     ap.add_argument("--dry-run", action="store_true", help="print the fitted model, leave decision.json as it is")
+    ap.add_argument("--note", default="", help="recorded with the model: what the case sets alone do not say")
     evalsets = ROOT / "bench/evalsets"
     ap.add_argument("--holdout", nargs=2, action="append", metavar=("KNOWLEDGE_DIR", "CASES"),
                     help="a set kept out of fitting and threshold choice, scored at the end (repeatable; "
@@ -250,7 +251,7 @@ def main() -> None:
         weights=tuple(round(w, 3) for w in weights), bias=round(bias, 3), threshold=t,
         fitted=datetime.date.today().isoformat(),
         cases=tuple((_relative(pairs[i]), _relative(pairs[i + 1])) for i in range(0, len(pairs), 2)),
-        holdout=tuple((_relative(k), _relative(c)) for k, c in holdouts))
+        holdout=tuple((_relative(k), _relative(c)) for k, c in holdouts), note=args.note)
     print(f"\n{name} decision:", json.dumps(model.to_dict(), ensure_ascii=False))
     if not args.dry_run:
         save_models({**load_models(), name: model})

@@ -51,13 +51,15 @@ class DecisionModel:
     """(knowledge folder, cases file) pairs fitted on, relative to the repository."""
     holdout: tuple[tuple[str, str], ...]
     """Pairs scored only after the fit, never used for it."""
+    note: str = ""
+    """What the case sets alone do not say: the knowledge as it was then, held-out figures."""
 
     @classmethod
     def from_dict(cls, raw: dict) -> DecisionModel:
         model = cls(features=tuple(raw["features"]), weights=tuple(float(w) for w in raw["weights"]),
                     bias=float(raw["bias"]), threshold=float(raw["threshold"]), fitted=str(raw["fitted"]),
                     cases=tuple(tuple(p) for p in raw.get("cases", ())),
-                    holdout=tuple(tuple(p) for p in raw.get("holdout", ())))
+                    holdout=tuple(tuple(p) for p in raw.get("holdout", ())), note=str(raw.get("note", "")))
         if len(model.weights) != len(model.features):
             raise ValueError(f"{DECISION_FILE.name}: {len(model.weights)} weights for {len(model.features)} features")
         return model
@@ -65,7 +67,8 @@ class DecisionModel:
     def to_dict(self) -> dict:
         return {"features": list(self.features), "weights": list(self.weights), "bias": self.bias,
                 "threshold": self.threshold, "fitted": self.fitted,
-                "cases": [list(p) for p in self.cases], "holdout": [list(p) for p in self.holdout]}
+                "cases": [list(p) for p in self.cases], "holdout": [list(p) for p in self.holdout],
+                "note": self.note}
 
 
 def load_models(path: Path = DECISION_FILE) -> dict[str, DecisionModel]:
