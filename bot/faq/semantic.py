@@ -33,6 +33,11 @@ _memory: dict[tuple[str, str], Any] = {}
 _queries: OrderedDict[str, Any] = OrderedDict()
 _queries_lock = threading.Lock()
 _QUERY_CACHE = 2048
+"""Question embeddings remembered per process (384 float32 each, about 3 MB in all)."""
+EMBED_BATCH = 64
+"""Texts per call to the engine when embedding the knowledge: bounds its memory on a large FAQ."""
+DIMENSIONS = 384
+"""Length of an e5-small embedding."""
 QUESTION_TOKENS = 28
 """Most tokens of a question the model reads (its ``query:`` prefix and special tokens included).
 
@@ -103,8 +108,8 @@ def embed(items: Sequence[tuple[str, str]], cache_dir: str | os.PathLike[str] | 
             model = _get_model()
             for kind in ("query", "passage"):
                 texts = [t for k, t in missing if k == kind]
-                for start in range(0, len(texts), 64):
-                    chunk = texts[start:start + 64]
+                for start in range(0, len(texts), EMBED_BATCH):
+                    chunk = texts[start:start + EMBED_BATCH]
                     vecs = model.query(chunk) if kind == "query" else model.passage(chunk)
                     for t, v in zip(chunk, vecs, strict=True):
                         _memory[(kind, t)] = np.asarray(v, dtype=np.float32)
@@ -118,7 +123,7 @@ def embed(items: Sequence[tuple[str, str]], cache_dir: str | os.PathLike[str] | 
         except OSError as exc:
             log.info("cannot write embedding cache %s: %s", path, exc)
     if not keys:
-        return np.zeros((0, 384), dtype=np.float32)
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
     return np.stack([_memory[k] for k in keys])
 
 
