@@ -112,7 +112,7 @@ WORKER = """
 import json, sys, time
 from bot.faq.knowledge import KnowledgeSource
 from bot.faq.matcher import Matcher
-source = KnowledgeSource(sys.argv[1], Matcher, reload_interval=0.1)
+source = KnowledgeSource(sys.argv[1], lambda k: Matcher(k, semantic=False), reload_interval=0.1)
 out = sys.argv[2]
 while True:
     m = source.matcher()
