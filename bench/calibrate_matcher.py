@@ -3,7 +3,7 @@
     .venv/bin/python bench/calibrate_matcher.py [--semantic] [KNOWLEDGE_DIR CASES.yaml …]
 
 For every case it runs the matcher up to the decision and records the features of the best entry
-(bot.faq.matcher.DECISION_FEATURES, or SEMANTIC_FEATURES with --semantic: the decision used when the
+(bot.faq.decision.DECISION_FEATURES, or SEMANTIC_FEATURES with --semantic: the decision used when the
 optional meaning signal is installed) and whether that entry is the expected one (an
 out-of-scope case is always a "no"). Then:
 
@@ -15,8 +15,9 @@ out-of-scope case is always a "no"). Then:
 3. leave-one-knowledge-out: the sets of each knowledge folder scored by a model fitted, and a
    threshold chosen by the same rule, on the cases of the other knowledge only (transfer to a
    union's knowledge the matcher has never seen);
-4. the final model fitted on everything, printed as constants to paste into bot/faq/matcher.py, and the
-   held-out sets scored by it.
+4. the final model fitted on everything, and the held-out sets scored by it; the model (coefficients,
+   threshold, today's date, the case sets fitted on and held out) replaces the lexical or semantic
+   one in bot/faq/decision.json, which the matcher loads (--dry-run: print it only).
 
 With no case sets given, the lexical decision is fitted on the public dev set (../shared/eval/dev)
 and tests/cases_shipped.yaml over knowledge/, and all of bench/evalsets (two other unions'
@@ -35,6 +36,8 @@ features; the printed coefficients are for the raw features.
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import math
 import os
 import random
@@ -43,11 +46,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("UNIONBOT_SEMANTIC", "off")
 
 from bot.cli.faq import load_cases  # noqa: E402
+from bot.faq.decision import (  # noqa: E402
+    DECISION_FEATURES,
+    SEMANTIC_FEATURES,
+    DecisionModel,
+    answer_probability,
+    load_models,
+    save_models,
+)
 from bot.faq.knowledge import load_knowledge  # noqa: E402
-from bot.faq.matcher import DECISION_FEATURES, SEMANTIC_FEATURES, Matcher, answer_probability  # noqa: E402
+from bot.faq.matcher import Matcher  # noqa: E402
 
 
 def samples(knowledge_dir: str, cases_file: str, semantic: bool = False) -> list[dict]:
@@ -178,6 +188,8 @@ def main() -> None:
                     help="fit the decision used with the optional meaning signal (SEMANTIC_*)")
     ap.add_argument("--max-wrong", type=float, default=0.02)
     ap.add_argument("--min-oos-rejected", type=float, default=0.92)
+    ap.add_argument("--dry-run", action="store_true", help="print the fitted model, leave decision.json as it is")
+    ap.add_argument("--note", default="", help="recorded with the model: what the case sets alone do not say")
     evalsets = ROOT / "bench/evalsets"
     ap.add_argument("--holdout", nargs=2, action="append", metavar=("KNOWLEDGE_DIR", "CASES"),
                     help="a set kept out of fitting and threshold choice, scored at the end (repeatable; "
@@ -233,12 +245,22 @@ def main() -> None:
     for knowledge_dir, cases_file in holdouts:
         held = samples(knowledge_dir, cases_file, args.semantic)
         print(f"  {Path(cases_file).parent.name}/{Path(cases_file).name}:", figures(held, predict((weights, bias), held), t))
-    print("\n# paste into bot/faq/matcher.py")
-    prefix, names = ("SEMANTIC", SEMANTIC_FEATURES) if args.semantic else ("DECISION", DECISION_FEATURES)
-    print("# features:", ", ".join(names))
-    print(f"{prefix}_WEIGHTS: tuple[float, ...] = ({', '.join(f'{w:.3f}' for w in weights)})")
-    print(f"{prefix}_BIAS: float = {bias:.3f}")
-    print(f"{prefix}_THRESHOLD: float = {t:.2f}")
+    name = "semantic" if args.semantic else "lexical"
+    model = DecisionModel(
+        features=SEMANTIC_FEATURES if args.semantic else DECISION_FEATURES,
+        weights=tuple(round(w, 3) for w in weights), bias=round(bias, 3), threshold=t,
+        fitted=datetime.date.today().isoformat(),
+        cases=tuple((_relative(pairs[i]), _relative(pairs[i + 1])) for i in range(0, len(pairs), 2)),
+        holdout=tuple((_relative(k), _relative(c)) for k, c in holdouts), note=args.note)
+    print(f"\n{name} decision:", json.dumps(model.to_dict(), ensure_ascii=False))
+    if not args.dry_run:
+        save_models({**load_models(), name: model})
+        print("written to bot/faq/decision.json")
+
+
+def _relative(path: str) -> str:
+    """``path`` relative to the repository, as decision.json records the case sets."""
+    return os.path.relpath(os.path.abspath(path), ROOT)
 
 
 if __name__ == "__main__":

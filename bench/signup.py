@@ -45,7 +45,6 @@ from bot.wechat.simulator import Simulator  # noqa: E402
 TOKEN = "bench-signup-token"
 NAMES = ("张三", "李四", "王五", "赵六", "陈静", "刘洋", "周杰", "吴芳")
 STATIONS = 6
-MESSAGES_PER_SIGNUP = 5
 EXPECT = (  # a fragment each reply must contain (UTF-8, inside the reply's CDATA)
     "同意".encode(),  # privacy notice
     "身份证号".encode(),  # separate consent for the ID number

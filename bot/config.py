@@ -16,6 +16,8 @@ from typing import Any, get_type_hints
 
 CONFIG_ENV = "UNIONBOT_CONFIG"
 ENV_PREFIX = "UNIONBOT_"
+DEFAULTS = "<defaults>"
+"""``Config.source`` when no file was read."""
 
 
 class ConfigError(ValueError):
@@ -57,8 +59,15 @@ class KnowledgeConfig:
     reload_interval: float = 2.0
     semantic: str = "auto"
     """The optional embedding signal: "auto" (use it when installed), "on" (require it), "off"."""
+    cache_dir: str = ""
+    """Where the FAQ's embeddings are cached on disk ("~" expanded); empty: ``~/.cache/unionbot``."""
     match_memo: int = 4096
     """Distinct questions whose match each worker remembers until the knowledge changes (0: off)."""
+
+    @property
+    def semantic_switch(self) -> bool | None:
+        """``semantic`` as the matcher takes it: True (require), False (never), None (when installed)."""
+        return {"auto": None, "on": True, "off": False}[self.semantic]
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,6 @@ class ServiceConfig:
     union_name: str = "县总工会"
     hotline: str = "12351"
     office_hours: str = "工作日 9:00-12:00，14:00-17:30"
-    contact_phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ class Config:
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
-    source: str = "<defaults>"
+    source: str = DEFAULTS
 
 
 MODES = ("plain", "compatible", "safe")
@@ -100,7 +108,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
     environ = os.environ if environ is None else environ
     path = path or environ.get(CONFIG_ENV) or None
     raw: dict[str, Any] = {}
-    source = "<defaults>"
+    source = DEFAULTS
     if path:
         p = Path(path)
         try:

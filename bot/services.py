@@ -87,10 +87,11 @@ class Services:
             log.warning("store.url is memory://: conversation state lives in this process only")
         # WeChat waits 5 s for a reply: give up on an unreachable database well before that
         registry = Registry.from_config(config, connect_timeout=DATABASE_CONNECT_TIMEOUT)
-        semantic = {"auto": None, "on": True, "off": False}[config.knowledge.semantic]
-        knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
-                                    matcher_factory=lambda k: Matcher(k, semantic=semantic,
-                                                                      memo_size=config.knowledge.match_memo))
+        kc = config.knowledge
+        knowledge = KnowledgeSource(kc.dir, reload_interval=kc.reload_interval,
+                                    matcher_factory=lambda k: Matcher(k, semantic=kc.semantic_switch,
+                                                                      memo_size=kc.match_memo,
+                                                                      cache_dir=kc.cache_dir or None))
         wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 

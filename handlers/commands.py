@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from bot.core.conversation import Context, Incoming, Outcome, State
-from bot.faq.matcher import normalize
+from bot.faq.text import normalize
 
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _PUNCTUATION = re.compile(r"[\s\u3000!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]<>《》]+")

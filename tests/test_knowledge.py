@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.faq.knowledge import KnowledgeError, KnowledgeSource, check_knowledge, load_knowledge
+from bot.faq.matcher import Matcher
 
 GOOD = """\
 topic: 会员
@@ -85,7 +86,7 @@ def test_same_question_under_two_entries(tmp_path: Path) -> None:
 def test_source_reloads_on_change_and_keeps_last_good(tmp_path: Path) -> None:
     path = write(tmp_path, "member.yaml", GOOD)
     now = [0.0]
-    source = KnowledgeSource(tmp_path, reload_interval=2.0, clock=lambda: now[0])
+    source = KnowledgeSource(tmp_path, Matcher, reload_interval=2.0, clock=lambda: now[0])
     first = source.matcher()
     assert first is not None and source.last_error is None
     path.write_text(GOOD.replace("在公众号里申请退会。", "到服务中心窗口办理退会手续。"), encoding="utf-8")
@@ -103,14 +104,15 @@ def test_source_reloads_on_change_and_keeps_last_good(tmp_path: Path) -> None:
 
 def test_first_load_broken_serves_nothing(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", "topic: [\n")
-    source = KnowledgeSource(tmp_path, clock=lambda: 0.0)
+    source = KnowledgeSource(tmp_path, Matcher, clock=lambda: 0.0)
     assert source.matcher() is None and source.last_error
 
 
 WORKER = """
 import json, sys, time
 from bot.faq.knowledge import KnowledgeSource
-source = KnowledgeSource(sys.argv[1], reload_interval=0.1)
+from bot.faq.matcher import Matcher
+source = KnowledgeSource(sys.argv[1], lambda k: Matcher(k, semantic=False), reload_interval=0.1)
 out = sys.argv[2]
 while True:
     m = source.matcher()

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli.faq import evaluate, load_cases
+from bot.faq.decision import SEMANTIC_FEATURES
 from bot.faq.knowledge import load_knowledge
-from bot.faq.matcher import SEMANTIC_FEATURES, Matcher
+from bot.faq.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,11 +121,6 @@ def test_a_long_message_is_embedded_by_its_tail_within_the_token_budget(embedded
     # the longest such tail: one more character would be over the budget
     assert model.token_count(long_message[-len(tail) - 1:], True) > semantic.QUESTION_TOKENS
     assert short == "会费怎么交"
-
-
-def test_semantic_off_by_environment(knowledge, monkeypatch) -> None:
-    monkeypatch.setenv("UNIONBOT_SEMANTIC", "off")
-    assert Matcher(knowledge).semantic is None
 
 
 # Held-out sets written without running the matcher (bench/evalsets): two other unions' knowledge and

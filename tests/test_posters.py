@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import segno
 from click.testing import CliRunner
 from fake_wechat_api import FakeWechatApi
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import bot.stations.posters as posters
 from bot.cli import main
@@ -73,9 +74,23 @@ def test_render_poster_size_and_qr(tmp_path: Path) -> None:
     assert_encodes(out, poster, "unionbot:join:ST001")
 
 
-def test_long_names_are_wrapped_not_cut(tmp_path: Path) -> None:
-    poster = render_poster("青溪县总工会" * 3, "城东物流园职工驿站（快递外卖骑手之家，全天24小时开放）" * 2, "ST002",
-                           "http://weixin.qq.com/q/abc", tmp_path / "p.png", note="本地测试码")
+def test_long_names_are_wrapped_not_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every character of a long union or station name is drawn, over more than one line, each
+    line within the poster's margins; and the QR code still reads."""
+    drawn: list[tuple[str, float]] = []
+    text = ImageDraw.ImageDraw.text
+
+    def recording(self: ImageDraw.ImageDraw, xy: tuple[int, int], line: str, *args: Any, **kwargs: Any) -> None:
+        drawn.append((line, self.textlength(line, font=kwargs["font"]) + 2 * kwargs.get("stroke_width", 0)))
+        return text(self, xy, line, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", recording)
+    union, station = "青溪县总工会" * 3, "城东物流园职工驿站（快递外卖骑手之家，全天24小时开放）" * 2
+    poster = render_poster(union, station, "ST002", "http://weixin.qq.com/q/abc", tmp_path / "p.png", note="本地测试码")
+    lines = [line for line, _ in drawn]
+    assert union not in lines and station not in lines  # neither fits on one line
+    assert union in "".join(lines) and station in "".join(lines)  # nothing is cut
+    assert all(width <= WIDTH - 2 * posters.MARGIN for _, width in drawn)
     assert_encodes(poster.path, poster, "http://weixin.qq.com/q/abc")
 
 

@@ -142,7 +142,12 @@ class SignupBot:
     # -- what was written and kept ------------------------------------------------------------
 
     def state(self, user: str) -> dict:
-        return self.services.store.load_state(user)
+        """The user's state as their next message's turn reads it (the turn is then given up)."""
+        store = self.services.store
+        turn = store.begin_turn(user, f"read:{uuid.uuid4().hex}")
+        assert turn is not None
+        store.abandon_turn(turn)
+        return turn.state
 
     def step(self, user: str) -> str | None:
         return (self.state(user).get("join") or {}).get("step")

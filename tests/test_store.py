@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 
 from bot.storage.store import LockTimeout, Store, StoreUnavailable
 
 
+def state_of(store: Store, user: str) -> dict:
+    """The user's state as the next message's turn reads it (the turn is then given up)."""
+    turn = store.begin_turn(user, f"read:{uuid.uuid4().hex}")
+    assert turn is not None
+    store.abandon_turn(turn)
+    return turn.state
+
+
 def test_state_round_trip_with_idle_ttl(store: Store) -> None:
-    assert store.load_state("u1") == {}
+    assert state_of(store, "u1") == {}
     store.save_state("u1", {"flow": "join", "join": {"step": "name", "answers": {"name": "张三"}}})
-    assert store.load_state("u1")["join"]["answers"]["name"] == "张三"
+    assert state_of(store, "u1")["join"]["answers"]["name"] == "张三"
     ttl = store.redis.ttl(store.key("state", "u1"))
     assert 0 < ttl <= store.state_ttl
     store.save_state("u1", {})
-    assert store.load_state("u1") == {}
+    assert state_of(store, "u1") == {}
     assert not store.redis.exists(store.key("state", "u1"))
 
 
 def test_unreadable_state_is_discarded(store: Store) -> None:
     store.redis.set(store.key("state", "u2"), b"{not json")
-    assert store.load_state("u2") == {}
+    assert state_of(store, "u2") == {}
 
 
 def test_reply_is_kept_for_retries(store: Store) -> None:
@@ -78,7 +87,7 @@ def test_unreachable_redis_raises_store_unavailable() -> None:
     store = Store.from_url("redis://127.0.0.1:1/0")
     assert store.ping() is False
     with pytest.raises(StoreUnavailable):
-        store.load_state("u1")
+        store.begin_turn("u1", "msg:1")
     with pytest.raises(StoreUnavailable), store.lock("x"):
         pass
 
@@ -92,7 +101,7 @@ def test_turn_claims_locks_reads_and_saves(store: Store) -> None:
         store.begin_turn("u1", "msg:11", wait=0.05)  # same user, other message: waits on the lock
     store.finish_turn(turn, {"flow": "join", "step": 2}, b"<xml>r</xml>",
                       also=lambda batch: batch.set_value("extra", "1"))
-    assert store.load_state("u1") == {"flow": "join", "step": 2}
+    assert state_of(store, "u1") == {"flow": "join", "step": 2}
     assert store.reply_for("msg:10") == b"<xml>r</xml>"
     assert store.get_value("extra") == "1"
     second = store.begin_turn("u1", "msg:11")  # unlocked, and the timed-out claim was released

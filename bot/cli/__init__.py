@@ -1,40 +1,29 @@
-"""The ``unionbot`` command line: one click group, one module per command family."""
+"""The ``unionbot`` command line: one click group, one module per command family.
+
+Dependency rule: the CLI is shell; it may import any of bot (never handlers directly), and no
+other package imports it.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import click
 
-from bot import redact
-from bot.config import Config, ConfigError, load_config
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def config_option(fn: F) -> F:
-    """``--config FILE`` (or ``$UNIONBOT_CONFIG``), shared by every command that needs settings."""
-    return click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False), envvar="UNIONBOT_CONFIG",
-        help="TOML config file (default: $UNIONBOT_CONFIG, else built-in defaults).",
-    )(fn)
-
-
-def load(config_path: str | None) -> Config:
-    """Load the config (and keep its secrets out of every log line from then on) or stop with one
-    line naming the key and the problem."""
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(f"bad config: {exc}") from None
-    redact.install(config)
-    return config
+from bot.cli.chat import chat
+from bot.cli.db import db
+from bot.cli.faq import faq
+from bot.cli.members import members
+from bot.cli.menu import menu
+from bot.cli.options import config_option
+from bot.cli.qr import qr
+from bot.cli.serve import serve
+from bot.cli.stations import stations
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@config_option
 def main(verbose: bool) -> None:
     """unionbot: the county union's WeChat chatbot."""
     logging.basicConfig(
@@ -43,29 +32,5 @@ def main(verbose: bool) -> None:
     )
 
 
-from bot.cli.chat import chat  # noqa: E402
-from bot.cli.serve import serve  # noqa: E402
-
-main.add_command(serve)
-main.add_command(chat)
-
-from bot.cli.qr import qr  # noqa: E402
-
-main.add_command(qr)
-
-
-from bot.cli.faq import faq  # noqa: E402
-
-main.add_command(faq)
-
-from bot.cli.db import db  # noqa: E402
-from bot.cli.members import members  # noqa: E402
-from bot.cli.stations import stations  # noqa: E402
-
-main.add_command(db)
-main.add_command(members)
-main.add_command(stations)
-
-from bot.cli.menu import menu  # noqa: E402
-
-main.add_command(menu)
+for command in (serve, chat, qr, faq, db, members, stations, menu):
+    main.add_command(command)

@@ -8,8 +8,9 @@ import time
 
 import click
 
-from bot.cli import config_option, load
 from bot.cli.faq import show_gaps
+from bot.cli.options import pass_config
+from bot.config import Config
 from bot.storage.store import Store, StoreUnavailable
 from bot.wechat.simulator import Reply, Simulator, flask_transport, http_transport
 
@@ -33,12 +34,11 @@ def scene_of(code: str) -> str:
 
 
 @click.command()
-@config_option
+@pass_config
 @click.option("--url", help="A running server (e.g. http://127.0.0.1:8000); default: the bot in this process.")
 @click.option("--user", "user", default="worker-demo", show_default=True, help="The worker's openid.")
-def chat(config_path: str | None, url: str | None, user: str) -> None:
+def chat(config: Config, url: str | None, user: str) -> None:
     """Chat with the bot as a worker would, without a WeChat account."""
-    config = load(config_path)
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable; -v shows all
         logging.getLogger("bot.faq.semantic").setLevel(logging.INFO)  # but say why a first start takes seconds

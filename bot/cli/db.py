@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
 
-from bot.cli import config_option, load
+from bot.cli.options import pass_config
 from bot.config import Config
 from bot.registry.repository import Registry, RegistryError, alembic_config
 from bot.signup.privacy import KeyConfigError
 
 
 def open_registry(config: Config) -> Registry:
-    """The registry for ``config``, or one line on stderr and exit 1 (bad key, bad URL)."""
+    """The registry for ``config``, closed when the command ends; or one line on stderr and exit 1
+    (bad key, bad URL)."""
     try:
-        return Registry.from_config(config)
+        registry = Registry.from_config(config)
     except (KeyConfigError, RegistryError) as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # a malformed URL, a missing driver: sqlalchemy's ArgumentError & co
         raise click.ClickException(f"database.url: {exc}") from None
+    return click.get_current_context().with_resource(contextlib.closing(registry))
 
 
 def safe_url(config: Config) -> str:
@@ -37,12 +40,11 @@ def db() -> None:
 
 
 @db.command()
-@config_option
+@pass_config
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.option("--sql", "offline", is_flag=True, help="Print the SQL instead of running it (for a DBA).")
-def upgrade(config_path: str | None, revision: str, offline: bool) -> None:
+def upgrade(config: Config, revision: str, offline: bool) -> None:
     """Create or migrate the registry schema to the latest version (safe to run again)."""
-    config = load(config_path)
     if offline:
         from alembic import command
 
@@ -57,8 +59,6 @@ def upgrade(config_path: str | None, revision: str, offline: bool) -> None:
         after = registry.current_revision()
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        registry.close()
     where = safe_url(config)
     if before == after:
         click.echo(f"{where}: already at revision {after}")
@@ -67,14 +67,11 @@ def upgrade(config_path: str | None, revision: str, offline: bool) -> None:
 
 
 @db.command()
-@config_option
-def current(config_path: str | None) -> None:
+@pass_config
+def current(config: Config) -> None:
     """Print the schema revision the database is at."""
-    config = load(config_path)
     registry = open_registry(config)
     try:
         click.echo(f"{safe_url(config)}: {registry.current_revision() or '(empty: run `unionbot db upgrade`)'}")
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        registry.close()

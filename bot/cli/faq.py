@@ -16,9 +16,11 @@ import click
 import yaml
 from rapidfuzz import fuzz
 
-from bot.cli import config_option, load
+from bot.cli.options import config_option, current_config, pass_config
+from bot.config import Config
 from bot.faq.knowledge import KnowledgeError, check_knowledge, load_knowledge
-from bot.faq.matcher import Matcher, normalize
+from bot.faq.matcher import Matcher
+from bot.faq.text import normalize
 
 
 class CasesError(ValueError):
@@ -186,12 +188,12 @@ def faq() -> None:
 @faq.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @config_option
-def check_cmd(directory: str | None, config_path: str | None) -> None:
+def check_cmd(directory: str | None) -> None:
     """Validate the knowledge folder (default: the config's knowledge.dir).
 
     Prints every problem as file:line: message and exits 1 when there is any.
     """
-    directory = directory or load(config_path).knowledge.dir
+    directory = directory or current_config().knowledge.dir
     problems = check_knowledge(directory)
     if problems:
         for line in problems:
@@ -204,11 +206,14 @@ def check_cmd(directory: str | None, config_path: str | None) -> None:
 
 
 def _load_matcher(directory: str) -> Matcher:
+    """The matcher of the knowledge in ``directory``, with the config's meaning signal setting
+    (``knowledge.semantic``, ``knowledge.cache_dir``)."""
+    settings = current_config().knowledge
     try:
         knowledge = load_knowledge(directory)
     except KnowledgeError as exc:
         raise click.ClickException(f"knowledge in {directory} is not valid:\n{exc}") from None
-    return Matcher(knowledge)
+    return Matcher(knowledge, semantic=settings.semantic_switch, cache_dir=settings.cache_dir or None)
 
 
 @faq.command("try")
@@ -218,9 +223,9 @@ def _load_matcher(directory: str) -> Matcher:
 @click.option("--top", default=5, show_default=True, help="How many candidates to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 @config_option
-def try_cmd(question: str, directory: str | None, top: int, as_json: bool, config_path: str | None) -> None:
+def try_cmd(question: str, directory: str | None, top: int, as_json: bool) -> None:
     """Show what the bot would do with QUESTION, and the top candidates with their scores."""
-    directory = directory or load(config_path).knowledge.dir
+    directory = directory or current_config().knowledge.dir
     info = _load_matcher(directory).explain(question, top=top)
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
@@ -256,8 +261,12 @@ def try_cmd(question: str, directory: str | None, top: int, as_json: bool, confi
 @click.option("--cases", "cases_file", required=True, type=click.Path(dir_okay=False),
               help="Cases file: a list of {q, expect} (expect: an entry id or null).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@config_option
 def eval_cmd(directory: str, cases_file: str, as_json: bool) -> None:
-    """Evaluate the matcher on a cases file: top1, top3, wrong, oos_rejected, oos_none, timing."""
+    """Evaluate the matcher on a cases file: top1, top3, wrong, oos_rejected, oos_none, timing.
+
+    The meaning signal is used as the config says (knowledge.semantic; for the lexical matcher
+    alone: UNIONBOT_KNOWLEDGE_SEMANTIC=off)."""
     t0 = time.perf_counter()
     matcher = _load_matcher(directory)
     click.echo(f"loaded {len(matcher.entries)} entries in {(time.perf_counter() - t0) * 1000:.0f} ms",
@@ -296,8 +305,8 @@ def show_gaps(rows: list[tuple[str, int, str]], limit: int = 20) -> None:
 @faq.command("gaps")
 @click.option("--limit", default=20, show_default=True, help="How many groups to show.")
 @click.option("--clear", is_flag=True, help="Forget the recorded questions after showing them.")
-@config_option
-def gaps_cmd(limit: int, clear: bool, config_path: str | None) -> None:
+@pass_config
+def gaps_cmd(cfg: Config, limit: int, clear: bool) -> None:
     """Questions the bot could not answer, similar ones grouped, most asked first.
 
     Read from the shared store (store.url). With the embedded memory:// store each process
@@ -305,7 +314,6 @@ def gaps_cmd(limit: int, clear: bool, config_path: str | None) -> None:
     """
     from bot.storage.store import Store, StoreUnavailable
 
-    cfg = load(config_path)
     store = Store.from_config(cfg)
     if store.embedded:
         click.echo("note: store.url is memory:// (per process), so no questions recorded by the bot "

@@ -18,8 +18,8 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from bot.cli import config_option, load
 from bot.cli.db import open_registry
+from bot.cli.options import pass_config
 from bot.config import Config
 from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
 from bot.signup.privacy import generate_key
@@ -62,11 +62,6 @@ def registry_errors(fn: F) -> F:
             raise click.ClickException(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _open(config_path: str | None) -> tuple[Config, Registry]:
-    config = load(config_path)
-    return config, open_registry(config)
 
 
 # -- notification -------------------------------------------------------------------------------
@@ -175,38 +170,32 @@ def members() -> None:
 
 
 @members.command("list")
-@config_option
+@pass_config
 @click.option("--status", type=click.Choice(list(STATUS_LABELS)), help="Only this status.")
 @click.option("--station", help="Only members who joined at this station code.")
 @click.option("--since", help="Only applications from this date on (YYYY-MM-DD, local time).")
 @registry_errors
-def list_(config_path: str | None, status: str | None, station: str | None, since: str | None) -> None:
+def list_(config: Config, status: str | None, station: str | None, since: str | None) -> None:
     """Applications and members, oldest first, personal data masked."""
-    _, registry = _open(config_path)
-    try:
-        rows = registry.list_members(status=status, station=station, since=_since(since))
-        table = [[m["number"], STATUS_LABELS[m["status"]], m["name_masked"], m["phone_masked"],
-                  m["id_number_masked"], m["station_code"] or "-", _local(m["created_at"], registry)]
-                 for m in rows]
-    finally:
-        registry.close()
+    registry = open_registry(config)
+    rows = registry.list_members(status=status, station=station, since=_since(since))
+    table = [[m["number"], STATUS_LABELS[m["status"]], m["name_masked"], m["phone_masked"],
+              m["id_number_masked"], m["station_code"] or "-", _local(m["created_at"], registry)]
+             for m in rows]
     if table:
         click.echo(_table(["会员号", "状态", "姓名", "手机", "身份证号", "驿站", "申请时间"], table))
     click.echo(f"{len(table)} member(s)", err=True)
 
 
 @members.command()
-@config_option
+@pass_config
 @click.argument("number")
 @registry_errors
-def show(config_path: str | None, number: str) -> None:
+def show(config: Config, number: str) -> None:
     """One member (masked) and their audit trail."""
-    _, registry = _open(config_path)
-    try:
-        m = registry.get(number)
-        events = registry.events(number)
-    finally:
-        registry.close()
+    registry = open_registry(config)
+    m = registry.get(number)
+    events = registry.events(number)
     station = f"{m['station_code']} {m['station_name'] or ''}".strip() if m["station_code"] else "-"
     for label, value in (("会员号", m["number"]), ("状态", STATUS_LABELS[m["status"]]),
                          ("说明", m["reason"] or "-"), ("姓名", m["name_masked"]),
@@ -221,44 +210,41 @@ def show(config_path: str | None, number: str) -> None:
         click.echo(f"  {_local(e['at'], registry)}  {e['action']}  by {e['actor']}{detail}")
 
 
-def _decide(config_path: str | None, number: str, action: str, actor: str, reason: str | None) -> None:
-    config, registry = _open(config_path)
-    try:
-        if action == "approve":
-            member = registry.approve(number, actor, reason)
-        else:
-            member = registry.reject(number, actor, reason or "")
-        label = STATUS_LABELS[member["status"]]
-        if not member["changed"]:
-            click.echo(f"{member['number']} {member['name_masked']} is already {label}; nothing changed")
-            return
-        click.echo(f"{member['number']} {member['name_masked']}: {label}"
-                   + (f" ({member['reason']})" if member["reason"] else ""))
-        notify_status_change(member, config, _notifier(config), registry)
-    finally:
-        registry.close()
+def _decide(config: Config, number: str, action: str, actor: str, reason: str | None) -> None:
+    registry = open_registry(config)
+    if action == "approve":
+        member = registry.approve(number, actor, reason)
+    else:
+        member = registry.reject(number, actor, reason or "")
+    label = STATUS_LABELS[member["status"]]
+    if not member["changed"]:
+        click.echo(f"{member['number']} {member['name_masked']} is already {label}; nothing changed")
+        return
+    click.echo(f"{member['number']} {member['name_masked']}: {label}"
+               + (f" ({member['reason']})" if member["reason"] else ""))
+    notify_status_change(member, config, _notifier(config), registry)
 
 
 @members.command()
-@config_option
+@pass_config
 @click.argument("number")
 @click.option("--reason", help="Optional note, kept in the audit trail.")
 @actor_option
 @registry_errors
-def approve(config_path: str | None, number: str, reason: str | None, actor: str) -> None:
+def approve(config: Config, number: str, reason: str | None, actor: str) -> None:
     """Approve the application NUMBER (e.g. GH2026000123) and tell the worker."""
-    _decide(config_path, number, "approve", actor, reason)
+    _decide(config, number, "approve", actor, reason)
 
 
 @members.command()
-@config_option
+@pass_config
 @click.argument("number")
 @click.option("--reason", required=True, help="Why; the worker is told this.")
 @actor_option
 @registry_errors
-def reject(config_path: str | None, number: str, reason: str, actor: str) -> None:
+def reject(config: Config, number: str, reason: str, actor: str) -> None:
     """Reject the application NUMBER with a reason and tell the worker."""
-    _decide(config_path, number, "reject", actor, reason)
+    _decide(config, number, "reject", actor, reason)
 
 
 EXPORT_COLUMNS = [
@@ -285,7 +271,7 @@ def _cell(value: Any) -> str:
 
 
 @members.command()
-@config_option
+@pass_config
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--status", type=click.Choice(list(STATUS_LABELS)), help="Only this status.")
 @click.option("--station", help="Only members who joined at this station code.")
@@ -295,37 +281,34 @@ def _cell(value: Any) -> str:
 @click.option("--full", is_flag=True, help="Names, phones and ID numbers in full (recorded in the audit trail).")
 @actor_option
 @registry_errors
-def export(config_path: str | None, fmt: str, status: str | None, station: str | None, since: str | None,
+def export(config: Config, fmt: str, status: str | None, station: str | None, since: str | None,
            out: str | None, full: bool, actor: str) -> None:
     """Export members to CSV (UTF-8, opens in Excel) or XLSX; masked unless --full."""
-    _, registry = _open(config_path)
+    registry = open_registry(config)
+    since_date = _since(since)
+    out = out or f"members-{dt.datetime.now(registry.tz):%Y%m%d}.{fmt}"
+    if out == "-" and fmt == "xlsx":
+        raise click.UsageError("xlsx cannot go to stdout; give --out FILE")
+    total = registry.count_members(status=status, station=station, since=since_date)
+    rows = registry.iter_members(status=status, station=station, since=since_date, full=full)
+    exported: list[str] = []
+
+    def tracked() -> Iterator[list[str]]:
+        for m in rows:
+            exported.append(m["number"])
+            if total >= PROGRESS_EVERY and len(exported) % PROGRESS_EVERY == 0:
+                click.echo(f"exported {len(exported)}/{total}", err=True)
+            yield _export_row(m, full, registry)
+
+    headers = [label for label, _ in EXPORT_COLUMNS]
     try:
-        since_date = _since(since)
-        out = out or f"members-{dt.datetime.now(registry.tz):%Y%m%d}.{fmt}"
-        if out == "-" and fmt == "xlsx":
-            raise click.UsageError("xlsx cannot go to stdout; give --out FILE")
-        total = registry.count_members(status=status, station=station, since=since_date)
-        rows = registry.iter_members(status=status, station=station, since=since_date, full=full)
-        exported: list[str] = []
-
-        def tracked() -> Iterator[list[str]]:
-            for m in rows:
-                exported.append(m["number"])
-                if total >= PROGRESS_EVERY and len(exported) % PROGRESS_EVERY == 0:
-                    click.echo(f"exported {len(exported)}/{total}", err=True)
-                yield _export_row(m, full, registry)
-
-        headers = [label for label, _ in EXPORT_COLUMNS]
-        try:
-            if fmt == "csv":
-                _write_csv(out, headers, tracked(), full)
-            else:
-                _write_xlsx(out, headers, tracked(), full)
-        finally:
-            if full and exported:  # whatever left the database is on record, even if writing failed
-                registry.record_export(exported, actor, f"{fmt} export to {out}")
+        if fmt == "csv":
+            _write_csv(out, headers, tracked(), full)
+        else:
+            _write_xlsx(out, headers, tracked(), full)
     finally:
-        registry.close()
+        if full and exported:  # whatever left the database is on record, even if writing failed
+            registry.record_export(exported, actor, f"{fmt} export to {out}")
     what = "in full (recorded in the audit trail)" if full else "names, phones and ID numbers masked"
     click.echo(f"exported {len(exported)} member(s) to {'stdout' if out == '-' else out}, {what}", err=True)
 
@@ -365,20 +348,16 @@ def _write_xlsx(out: str, headers: list[str], rows: Iterator[list[str]], full: b
 
 
 @members.command()
-@config_option
+@pass_config
 @click.option("--batch", default=200, show_default=True, help="Rows per transaction.")
 @registry_errors
-def rekey(config_path: str | None, batch: int) -> None:
+def rekey(config: Config, batch: int) -> None:
     """Re-encrypt every ID number with registry.id_key and recompute the duplicate-check hashes.
 
     Rotation: set the new key as registry.id_key, list the old one in registry.old_id_keys, run
     this, then drop the old key. Safe to run again; rows already on the new key are skipped.
     """
-    _, registry = _open(config_path)
-    try:
-        report = registry.rekey(batch=batch, actor=default_actor())
-    finally:
-        registry.close()
+    report = open_registry(config).rekey(batch=batch, actor=default_actor())
     click.echo(f"rekeyed {report.rekeyed}, already current {report.current}")
     if report.failed:
         shown = ", ".join(report.failed[:10]) + (" …" if len(report.failed) > 10 else "")

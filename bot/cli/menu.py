@@ -22,7 +22,8 @@ from typing import Any
 import click
 import yaml
 
-from bot.cli import config_option, load
+from bot.cli.options import pass_config
+from bot.config import Config
 
 KEYED = {"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
          "pic_weixin", "location_select"}
@@ -83,13 +84,12 @@ def menu() -> None:
 
 
 @menu.command("push")
-@config_option
+@pass_config
 @click.option("--file", "menu_file", type=click.Path(dir_okay=False),
               help="Menu file (default: <knowledge.dir>/menu.yaml).")
 @click.option("--dry-run", is_flag=True, help="Check and print the JSON; send nothing.")
-def push(config_path: str | None, menu_file: str | None, dry_run: bool) -> None:
+def push(config: Config, menu_file: str | None, dry_run: bool) -> None:
     """Check the menu file and make it the account's custom menu."""
-    config = load(config_path)
     path = Path(menu_file) if menu_file else Path(config.knowledge.dir) / "menu.yaml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

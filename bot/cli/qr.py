@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import config_option, load
+from bot.cli.options import pass_config
 from bot.config import Config
 from bot.stations.directory import StationsError, load_stations
 from bot.stations.posters import FONT_ENV, PosterError, find_cjk_font, local_payload, render_poster, scene_for
@@ -34,9 +34,9 @@ def load_station_list(path: Path) -> list[tuple[str, str]]:
               help="Stations file (default: <knowledge.dir>/stations.yaml).")
 @click.option("--font", "font_file", type=click.Path(dir_okay=False), envvar=FONT_ENV,
               help=f"A CJK font file (.ttf/.otf/.ttc); default: found automatically (${FONT_ENV}).")
-@config_option
-def qr(code: str | None, all_stations: bool, out_dir: str, stations_file: str | None, font_file: str | None,
-       config_path: str | None) -> None:
+@pass_config
+def qr(config: Config, code: str | None, all_stations: bool, out_dir: str, stations_file: str | None,
+       font_file: str | None) -> None:
     """Write a printable poster (PNG, A5 at 300 dpi) with the station's scan-to-join QR code.
 
     With wechat.app_id/app_secret configured the QR is a permanent WeChat parametric code
@@ -45,7 +45,6 @@ def qr(code: str | None, all_stations: bool, out_dir: str, stations_file: str | 
     """
     if bool(code) == all_stations:
         raise click.UsageError("give one station CODE, or --all")
-    config = load(config_path)
     path = Path(stations_file) if stations_file else Path(config.knowledge.dir) / "stations.yaml"
     stations = load_station_list(path)
     if code:

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from bot.cli import config_option, load
-from bot.config import Config
+from bot.cli.options import pass_config
+from bot.config import DEFAULTS, Config
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +37,18 @@ def prepare_embedded(config: Config) -> None:
 
 
 @click.command()
-@config_option
+@pass_config
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes (needs a shared Redis store: not memory://).")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads per worker.")
-def serve(config_path: str | None, host: str, port: int, workers: int, threads: int) -> None:
+def serve(config: Config, host: str, port: int, workers: int, threads: int) -> None:
     """Run the bot: WeChat posts to http://HOST:PORT/wechat."""
     from gunicorn.app.base import BaseApplication
 
     from bot.web.app import serving_app
 
-    config = load(config_path)
     if workers > 1 and config.store.url.startswith("memory://"):
         raise click.ClickException(
             "--workers > 1 needs a shared store: memory:// lives inside one process. "
@@ -70,5 +69,6 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
             return serving_app(config)
 
     click.echo(f"unionbot serving on http://{host}:{port}/wechat ({workers} worker(s), config: {config.source})")
-    click.echo(f"try it: unionbot chat --url http://{host}:{port}" + (f" --config {config_path}" if config_path else ""))
+    with_config = f" --config {config.source}" if config.source != DEFAULTS else ""
+    click.echo(f"try it: unionbot chat --url http://{host}:{port}{with_config}")
     Server().run()

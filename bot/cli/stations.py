@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from bot.cli import config_option, load
 from bot.cli.db import open_registry
+from bot.cli.options import pass_config
+from bot.config import Config
 from bot.registry.repository import RegistryError
 from bot.stations.directory import StationsError, import_stations
 from bot.storage.store import Store
@@ -19,15 +20,14 @@ def stations() -> None:
 
 
 @stations.command("import")
-@config_option
+@pass_config
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-def import_(config_path: str | None, file: str | None) -> None:
+def import_(config: Config, file: str | None) -> None:
     """Load FILE (default: <knowledge.dir>/stations.yaml) and print what changed.
 
     Stations missing from the file are deactivated, never deleted. A file with errors changes
     nothing; each error is printed as file:line: message.
     """
-    config = load(config_path)
     path = Path(file) if file else Path(config.knowledge.dir) / "stations.yaml"
     store = Store.from_config(config)
     registry = open_registry(config)
@@ -40,8 +40,6 @@ def import_(config_path: str | None, file: str | None) -> None:
         raise click.ClickException(f"{path}: {len(exc.errors)} problem(s); nothing imported") from None
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        registry.close()
     for mark, codes, note in (("+", report.added, ""), ("~", report.changed, ""),
                               ("-", report.removed, " (deactivated)")):
         for code in codes:
@@ -59,17 +57,15 @@ def import_(config_path: str | None, file: str | None) -> None:
 
 
 @stations.command("list")
-@config_option
+@pass_config
 @click.option("--all", "show_all", is_flag=True, help="Include deactivated stations.")
-def list_(config_path: str | None, show_all: bool) -> None:
+def list_(config: Config, show_all: bool) -> None:
     """List the stations in the registry."""
-    registry = open_registry(load(config_path))
+    registry = open_registry(config)
     try:
         rows = registry.stations(active_only=not show_all)
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        registry.close()
     for s in rows:
         flag = "" if s["active"] else "  [停用]"
         click.echo(f"{s['code']}  {s['name']}  {s['address']}  {s['hours']}{flag}")

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.faq.text import normalize
+
 if TYPE_CHECKING:  # pragma: no cover
     from bot.faq.matcher import Matcher
 
@@ -269,8 +271,6 @@ def _read_synonyms(path: Path, display: str, problems: _Problems) -> list[tuple[
 
 def load_knowledge(directory: str | Path) -> Knowledge:
     """Read and validate the knowledge under ``directory``; raise :class:`KnowledgeError`."""
-    from bot.faq.matcher import normalize  # the matcher depends on Entry; import late
-
     root = Path(directory)
     problems = _Problems()
     if not (root / "faq").is_dir():
@@ -344,9 +344,10 @@ class KnowledgeSource:
     seconds. A failed reload keeps serving the last good matcher and sets ``last_error``.
     """
 
-    def __init__(self, directory: str | Path, reload_interval: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 matcher_factory: Callable[[Knowledge], Matcher] | None = None) -> None:
+    def __init__(self, directory: str | Path, matcher_factory: Callable[[Knowledge], Matcher],
+                 reload_interval: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+        """``matcher_factory`` builds the matcher from loaded knowledge (the composition root
+        chooses its settings; this module does not import the matcher, which imports it)."""
         self.directory = Path(directory)
         self.reload_interval = reload_interval
         self.clock = clock
@@ -372,12 +373,6 @@ class KnowledgeSource:
                     self._refresh()
         return self._matcher
 
-    def reload(self) -> bool:
-        """Check now; True when new knowledge went live."""
-        with self._lock:
-            self._checked_at = self.clock()
-            return self._refresh()
-
     def _refresh(self) -> bool:
         snap = _snapshot(self.directory)
         if snap == self._snapshot:
@@ -391,12 +386,7 @@ class KnowledgeSource:
                        else "not reloaded, still serving the last good version")
             log.error("knowledge in %s %s:\n%s", self.directory.resolve(), outcome, exc)
             return False
-        factory = self._factory
-        if factory is None:
-            from bot.faq.matcher import Matcher
-
-            factory = Matcher
-        matcher = factory(knowledge)
+        matcher = self._factory(knowledge)
         self._snapshot = snap
         self._knowledge = knowledge
         self._matcher = matcher

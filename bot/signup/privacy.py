@@ -162,10 +162,6 @@ class IdCipher:
         self._multi = MultiFernet(self._fernets)
         self._hash_keys = [_derive(s, b"unionbot/id-number/hmac") for s in secrets]
 
-    @classmethod
-    def from_config(cls, registry_config: object) -> IdCipher:
-        return cls(getattr(registry_config, "id_key", ""), getattr(registry_config, "old_id_keys", ()))
-
     def encrypt(self, id_number: str) -> str:
         return self._multi.encrypt(normalize_id_number(id_number).encode()).decode("ascii")
 

@@ -19,7 +19,6 @@ from datetime import date
 
 MIN_AGE = 16
 """Labour law minimum working age: younger applicants are refused."""
-ADULT_AGE = 18
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"

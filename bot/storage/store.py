@@ -155,9 +155,6 @@ class Store:
 
     # -- conversation state ------------------------------------------------------------------
 
-    def load_state(self, user: str) -> State:
-        return self._open_state(user, self._call(self.redis.get, self.key("state", user)))
-
     def save_state(self, user: str, state: State) -> None:
         """Save (sealed) with a fresh idle TTL; an empty state deletes the key."""
         key = self.key("state", user)
