@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.core.words import Trigger
 from bot.signup.privacy import mask_name
-from bot.signup.validators import normalize
 
-MEMBER_WORDS = frozenset(
-    {
-        "我的会员",
-        "会员卡",
-        "我的会员卡",
-        "入会进度",
-        "会员信息",
-        "我的会员信息",
-        "查询进度",
-        "审核进度",
-        "会员查询",
-        "查会员",
-        "电子会员卡",
-        "入会查询",
-    }
+TRIGGER = Trigger(
+    words=frozenset({
+        "我的会员", "会员卡", "我的会员卡", "入会进度", "会员信息", "我的会员信息", "查询进度", "审核进度", "会员查询", "查会员", "电子会员卡",
+        "入会查询"
+    }),
+    menu_keys=frozenset({"MEMBER", "MY_MEMBER", "MEMBER_CARD"}),
 )
-MENU_KEYS = frozenset({"MEMBER", "MY_MEMBER", "MEMBER_CARD"})
-"""Menu click keys that open the card (the menu itself is configured elsewhere)."""
+"""我的会员 typed, or the 我的会员卡 menu button (the menu itself is ``knowledge/menu.yaml``)."""
 
 STATUS_ZH = {"pending": "待审核", "approved": "已通过", "rejected": "未通过"}
 
@@ -62,23 +51,9 @@ def member_card(member: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _word(text: str) -> str:
-    return re.sub(r"[\s!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]]+", "", normalize(text)).lower()
-
-
-def _asks_for_card(message: Incoming) -> bool:
-    if message.is_text_like:
-        return _word(message.text) in MEMBER_WORDS
-    return (
-        message.kind == "event"
-        and message.event.lower() == "click"
-        and message.event_key.upper() in MENU_KEYS
-    )
-
-
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     """我的会员 (会员卡/我的会员卡/入会进度): the card, or how to join; None for other messages."""
-    if not _asks_for_card(message):
+    if not TRIGGER(message):
         return None
     if ctx.members is None:
         text = "会员信息暂时查不到，请过一会儿再试；着急的话回复“人工”。"
