@@ -37,6 +37,7 @@ from bot.core.flow import PASS, Draft, Flow, StepSpec, Turn, end, go, stay
 from bot.core.words import CANCEL_WORDS, Trigger, command_word
 from bot.signup import texts
 from bot.signup.occupations import (
+    NOT_EMPLOYERS,
     OCCUPATIONS,
     OTHER,
     looks_like_employer,
@@ -91,8 +92,10 @@ CONFIRM_WORDS = frozenset({"确认", "确定", "提交", "确认提交", "确认
 SUBMIT_WORDS = frozenset({"确认", "确定", "提交", "确认提交"})
 """The subset of CONFIRM_WORDS that only ever means "submit my application"."""
 SKIP_WORDS = frozenset({"其他", "其它", "跳过", "不填", "不写", "没有", "无", "10"})
+REPLY_WORDS = YES_WORDS | NO_WORDS | CONFIRM_WORDS | SKIP_WORDS | NOT_EMPLOYERS
+"""Words that answer the bot: never looked up in the knowledge mid-flow."""
 _QUESTION = re.compile(
-    r"[?？]|吗|怎么|多少|什么|为什么|为啥|啥|哪里|哪儿|哪个|哪些|哪家|如何|能不能|可不可以|是不是|要不要|有没有"
+    r"[?？]|吗|怎么|多少|多久|多长|什么|为什么|为啥|啥|哪里|哪儿|哪个|哪些|哪家|如何|何时|能不能|可不可以|是不是|要不要|有没有"
     r"|几[个天年月号点岁块元钱]|[呢嘛][。!！~～]*$"
 )
 _EDIT_WORDS = {
@@ -243,7 +246,12 @@ def _question(state: State, join: Draft, message: Incoming, ctx: Context) -> Out
 
 
 def _faq_instead(state: State, join: Draft, message: Incoming, ctx: Context) -> Outcome | None:
-    """No answer to the step, but a clear one from the knowledge (会费 at the name step): that."""
+    """No answer to the step, but a clear one from the knowledge (会费 at the name step): that.
+
+    Not for the flow's own words (确认 at the employer step is a slip, not a question about 确认)."""
+    word = command_word(message.text)
+    if word in REPLY_WORDS or "同意" in word:  # 我不太同意 at a consent step is a hedge, not a question
+        return None
     reply = _faq_reply(message.text, ctx, confident_only=True)
     return _answered(state, join, ctx, reply) if reply else None
 
