@@ -33,9 +33,10 @@ from typing import Any
 
 from bot.core import effects
 from bot.core.conversation import Context, Effect, Incoming, Outcome, State
-from bot.core.flow import PASS, Draft, Flow, StepSpec, Turn, end, go, stay
+from bot.core.flow import PASS, STAY, Draft, Flow, StepSpec, Turn, end, go, stay
 from bot.core.words import CANCEL_WORDS, Trigger, command_word
 from bot.signup import texts
+from bot.signup.card import member_card
 from bot.signup.occupations import (
     NOT_EMPLOYERS,
     OCCUPATIONS,
@@ -54,7 +55,6 @@ from bot.signup.validators import (
     parse_phone,
     split_fields,
 )
-from handlers.member import member_card
 
 FLOW = "join"
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -116,11 +116,6 @@ def _today(ctx: Context) -> date:
 
 def _next_missing(answers: Mapping[str, Any]) -> Step:
     return next((step for step in DATA_STEPS if not answers.get(step)), Step.SUMMARY)
-
-
-def resume_prompt(state: State, ctx: Context | None = None) -> str:
-    """What to say to bring the worker back to the current step ("" when no join flow is active)."""
-    return SIGNUP.prompt(state, ctx or Context())
 
 
 def _summary_prompt(join: Draft, ctx: Context) -> str:
@@ -193,7 +188,7 @@ def _rescan(state: State, ctx: Context, station_code: str | None) -> Outcome:
             join["station"] = station
             if station.get("name"):
                 lead = texts.rescanned_text(station["name"])
-    return SIGNUP.reply(state, join, lead, notice, resume_prompt(SIGNUP.with_draft(state, join), ctx))
+    return SIGNUP.reply(state, join, lead, notice, SIGNUP.steps[join["step"]].ask(join, ctx))
 
 
 def cancel(state: State) -> Outcome:
@@ -212,7 +207,7 @@ def _events(state: State, join: Draft, message: Incoming, ctx: Context) -> Outco
     if message.kind == "location":
         return PASS
     if not message.is_text_like:
-        return SIGNUP.reply(state, join, texts.TEXT_ONLY, resume_prompt(SIGNUP.with_draft(state, join), ctx))
+        return SIGNUP.reply(state, join, texts.TEXT_ONLY, SIGNUP.steps[join["step"]].ask(join, ctx))
     return None
 
 
@@ -233,9 +228,13 @@ def _entry_again(state: State, join: Draft, message: Incoming, ctx: Context) -> 
 
 
 def _is_question(text: str) -> bool:
-    """Question words or a question mark, and no phone or ID number in it (那是答案，不是问题)."""
+    """Question words or a question mark, and not an answer: no phone or ID number in it, not one
+    of the flow's own words (确认？, 修改2？)."""
+    word = command_word(text)
+    if not _QUESTION.search(normalize(text)) or word in REPLY_WORDS or _edit_target(word) is not None:
+        return False
     fields = split_fields(text)
-    return bool(_QUESTION.search(normalize(text))) and not (fields.phone or fields.id_number)
+    return not (fields.phone or fields.id_number)
 
 
 def _question(state: State, join: Draft, message: Incoming, ctx: Context) -> Outcome | None:
@@ -310,7 +309,7 @@ def _id_consent(join: Draft, message: Incoming, ctx: Context) -> Turn:
     if _is_yes(word):
         join.update(id_consented_at=ctx.now, id_notice=texts.notice_digest(texts.ID_CONSENT_TEXT))
         step = _next_missing(join["answers"])
-        first = SIGNUP.steps[step].prompt(join, ctx)
+        first = SIGNUP.steps[step].ask(join, ctx)
         return go(step, texts.FIRST_FIELD_LEAD + first + "\n" + texts.CANCEL_HINT, prompt=False)
     if _is_no(word):
         return end(texts.refused_id_text(ctx.union_name, ctx.hotline))
@@ -514,7 +513,7 @@ def _submit(join: Draft, message: Incoming) -> Turn:
             if join.get(at) is not None
         ],
     }
-    return Turn("stay", prompt=False, effects=(Effect("register_member", payload),))
+    return Turn(STAY, prompt=False, effects=(Effect("register_member", payload),))
 
 
 # -- the declaration ---------------------------------------------------------------------------------------
@@ -524,19 +523,18 @@ SIGNUP = Flow(
     entry_points=(entry,),
     steps={
         Step.PRIVACY: StepSpec(_privacy, lambda join, ctx: texts.privacy_text(ctx.union_name), texts.PRIVACY_SHORT),
-        Step.ID_CONSENT: StepSpec(_id_consent, lambda join, ctx: texts.ID_CONSENT_TEXT, texts.ID_CONSENT_SHORT),
-        Step.NAME: StepSpec(_identity, lambda join, ctx: texts.NAME_PROMPT, texts.NAME_SHORT),
-        Step.PHONE: StepSpec(_identity, lambda join, ctx: texts.PHONE_PROMPT, texts.PHONE_SHORT),
-        Step.ID_NUMBER: StepSpec(_identity, lambda join, ctx: texts.ID_NUMBER_PROMPT, texts.ID_NUMBER_SHORT),
-        Step.OCCUPATION: StepSpec(_occupation, lambda join, ctx: texts.OCCUPATION_PROMPT, texts.OCCUPATION_SHORT),
-        Step.OCCUPATION_OTHER: StepSpec(_occupation_other, lambda join, ctx: texts.OCCUPATION_OTHER_PROMPT,
-                                        texts.OCCUPATION_OTHER_SHORT),
-        Step.EMPLOYER: StepSpec(_employer, lambda join, ctx: texts.EMPLOYER_PROMPT, texts.EMPLOYER_SHORT),
+        Step.ID_CONSENT: StepSpec(_id_consent, texts.ID_CONSENT_TEXT, texts.ID_CONSENT_SHORT),
+        Step.NAME: StepSpec(_identity, texts.NAME_PROMPT, texts.NAME_SHORT),
+        Step.PHONE: StepSpec(_identity, texts.PHONE_PROMPT, texts.PHONE_SHORT),
+        Step.ID_NUMBER: StepSpec(_identity, texts.ID_NUMBER_PROMPT, texts.ID_NUMBER_SHORT),
+        Step.OCCUPATION: StepSpec(_occupation, texts.OCCUPATION_PROMPT, texts.OCCUPATION_SHORT),
+        Step.OCCUPATION_OTHER: StepSpec(_occupation_other, texts.OCCUPATION_OTHER_PROMPT, texts.OCCUPATION_OTHER_SHORT),
+        Step.EMPLOYER: StepSpec(_employer, texts.EMPLOYER_PROMPT, texts.EMPLOYER_SHORT),
         Step.SUMMARY: StepSpec(_summary, _summary_prompt, texts.SUMMARY_SHORT),
     },
     fallbacks=(_events, _stop, _entry_again, _question),
     passes_through=("member", "stations"),
-    restart=lambda state, message, ctx: start(state, message, ctx),
+    restart=start,
     not_understood=_faq_instead,
 )
 handle = SIGNUP.handle

@@ -698,9 +698,9 @@ def test_resume_after_an_interruption() -> None:
 @pytest.mark.parametrize("step", list(join.Step))
 def test_resume_prompt_for_every_step(step: str) -> None:
     chat = at_step(step)
-    prompt = join.resume_prompt(chat.state)
+    prompt = join.SIGNUP.prompt(chat.state, chat.ctx)
     assert prompt
-    assert join.resume_prompt({"suggestions": []}) == ""
+    assert join.SIGNUP.prompt({"suggestions": []}, chat.ctx) == ""
 
 
 def test_non_text_messages_reprompt_or_pass() -> None:

@@ -51,10 +51,13 @@ def end(*say: str, effects: tuple[Effect, ...] = ()) -> Turn:
 @dataclass(frozen=True)
 class StepSpec:
     run: Callable[[Draft, Incoming, Context], Turn]
-    prompt: Callable[[Draft, Context], str]
+    prompt: str | Callable[[Draft, Context], str]
     """What the step asks, in full (on entering it, or when coming back to it)."""
     short: str
     """One line back to the step, after something else was answered in between."""
+
+    def ask(self, draft: Draft, ctx: Context) -> str:
+        return self.prompt if isinstance(self.prompt, str) else self.prompt(draft, ctx)
 
 
 Fallback = Callable[[State, Draft, Incoming, Context], Outcome | None]
@@ -96,7 +99,7 @@ class Flow:
             return Outcome(state=self.without(state), replies=_joined(turn.say), effects=turn.effects)
         if turn.to != STAY:
             draft["step"] = turn.to
-        prompt = self.steps[draft["step"]].prompt(draft, ctx) if turn.prompt else ""
+        prompt = self.steps[draft["step"]].ask(draft, ctx) if turn.prompt else ""
         return self.reply(state, draft, *turn.say, prompt, effects=turn.effects)
 
     def prompt(self, state: State, ctx: Context) -> str:
@@ -104,7 +107,7 @@ class Flow:
         draft = state.get(self.name) or {}
         if state.get("flow") != self.name or draft.get("step") not in self.steps:
             return ""
-        return self.steps[draft["step"]].prompt(draft, ctx)
+        return self.steps[draft["step"]].ask(draft, ctx)
 
     def without(self, state: State) -> State:
         """The state with this flow left and its draft forgotten; everything else kept."""
