@@ -48,6 +48,14 @@ class _MembersOrNothing:
             log.error("registry unavailable, treating %s as not a member: %s", openid, exc)
             return None
 
+    def id_number_taken(self, id_number: str, openid: str) -> bool:
+        """False when the database is down: the registry checks again at 确认."""
+        try:
+            return self.registry.id_number_taken(id_number, openid)
+        except RegistryUnavailable as exc:
+            log.error("registry unavailable, ID number not checked for %s: %s", openid, exc)
+            return False
+
 
 class _StationsOrNothing:
     """Stations as handlers see them: an unreachable Redis or database means none found."""

@@ -6,14 +6,12 @@ from __future__ import annotations
 import re
 
 from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.core.words import CANCEL_WORDS, Trigger, command_word
 from bot.faq.text import normalize
 
-_FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-_PUNCTUATION = re.compile(r"[\s\u3000!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]<>《》]+")
-
-HUMAN_WORDS = frozenset({"人工", "转人工", "人工客服", "找人工", "真人", "客服", "人工服务", "找客服"})
-HELP_WORDS = frozenset({"帮助", "菜单", "help", "功能", "你能干啥", "你能做什么", "怎么用"})
-CANCEL_WORDS = frozenset({"取消", "退出", "算了", "不办了"})
+HUMAN = Trigger(frozenset({"人工", "转人工", "人工客服", "找人工", "真人", "客服", "人工服务", "找客服"}))
+HELP = Trigger(frozenset({"帮助", "菜单", "help", "功能", "你能干啥", "你能做什么", "怎么用"}),
+               menu_keys=frozenset({"HELP"}))
 MORE_WORDS = frozenset({"更多", "下文", "继续", "后面", "看全文"})
 SMALL_TALK_WORDS = frozenset({
     "好", "好的", "好滴", "好嘞", "好吧", "行", "行吧", "可以", "收到", "知道了", "明白", "明白了", "懂了",
@@ -26,11 +24,6 @@ _PUZZLED_RE = re.compile(r"[?？]")
 _THANKS_RE = re.compile(r"谢|謝|感谢|感謝|辛苦|thank|thx|3q")
 _BYE_RE = re.compile(r"再见|再見|拜拜|bye|^88$")
 _GREETING_RE = re.compile(r"你好|您好|们好|在吗|在不在|有人|人呢|早|午好|晚上好|hello|^hi$|哈喽|哈罗|嗨|喂")
-
-
-def command_word(text: str) -> str:
-    """The text reduced for exact command matching: no spaces, punctuation, case or full width."""
-    return _PUNCTUATION.sub("", text.translate(_FULL_WIDTH)).lower()
 
 
 def help_text(ctx: Context) -> str:
@@ -58,13 +51,13 @@ def greeting(ctx: Context) -> str:
 
 
 def human(state: State, message: Incoming, ctx: Context) -> Outcome | None:
-    if message.is_text_like and command_word(message.text) in HUMAN_WORDS:
+    if HUMAN(message):
         return Outcome(state=state, replies=(human_text(ctx),), transfer_to_human=True)
     return None
 
 
 def help_menu(state: State, message: Incoming, ctx: Context) -> Outcome | None:
-    if message.is_text_like and command_word(message.text) in HELP_WORDS:
+    if HELP(message):
         return Outcome(state=state, replies=(help_text(ctx),))
     return None
 

@@ -2,83 +2,23 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import Any
-
 from bot.core.conversation import Context, Incoming, Outcome, State
-from bot.signup.privacy import mask_name
-from bot.signup.validators import normalize
+from bot.core.words import Trigger
+from bot.signup.card import member_card
 
-MEMBER_WORDS = frozenset(
-    {
-        "我的会员",
-        "会员卡",
-        "我的会员卡",
-        "入会进度",
-        "会员信息",
-        "我的会员信息",
-        "查询进度",
-        "审核进度",
-        "会员查询",
-        "查会员",
-        "电子会员卡",
-        "入会查询",
-    }
+TRIGGER = Trigger(
+    words=frozenset({
+        "我的会员", "会员卡", "我的会员卡", "入会进度", "会员信息", "我的会员信息", "查询进度", "审核进度", "会员查询", "查会员", "电子会员卡",
+        "入会查询"
+    }),
+    menu_keys=frozenset({"MEMBER", "MY_MEMBER", "MEMBER_CARD"}),
 )
-MENU_KEYS = frozenset({"MEMBER", "MY_MEMBER", "MEMBER_CARD"})
-"""Menu click keys that open the card (the menu itself is configured elsewhere)."""
-
-STATUS_ZH = {"pending": "待审核", "approved": "已通过", "rejected": "未通过"}
-
-NEXT_STEPS = {
-    "pending": "接下来：工作人员会审核您的申请，有结果会通知您。随时回复“我的会员”查看进度。",
-    "approved": "您已是工会会员，可以享受会员服务和驿站服务。有问题随时回复“人工”。",
-    "rejected": "信息有误的，改正后回复“入会”重新提交；有疑问请回复“人工”联系工作人员。",
-}
-
-
-def member_card(member: Mapping[str, Any]) -> str:
-    """The card: number, masked name, station, status in Chinese (with reason) and what comes next."""
-    status = str(member.get("status") or "")
-    status_zh = STATUS_ZH.get(status, status or "待审核")
-    status_key = next((k for k, v in STATUS_ZH.items() if v == status_zh), "pending")
-    name = mask_name(str(member.get("name_masked") or member.get("name") or ""))
-    station = member.get("station_name") or member.get("station_code")
-    reason = str(member.get("reason") or "").strip()
-
-    lines = ["【工会会员卡】"]
-    if member.get("number"):
-        lines.append(f"会员编号：{member['number']}")
-    if name:
-        lines.append(f"姓名：{name}")
-    if station:
-        lines.append(f"驿站：{station}")
-    if status_key == "rejected" and reason:
-        lines.append(f"状态：{status_zh}（原因：{reason}）")
-    else:
-        lines.append(f"状态：{status_zh}")
-    lines.append(NEXT_STEPS[status_key])
-    return "\n".join(lines)
-
-
-def _word(text: str) -> str:
-    return re.sub(r"[\s!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]]+", "", normalize(text)).lower()
-
-
-def _asks_for_card(message: Incoming) -> bool:
-    if message.is_text_like:
-        return _word(message.text) in MEMBER_WORDS
-    return (
-        message.kind == "event"
-        and message.event.lower() == "click"
-        and message.event_key.upper() in MENU_KEYS
-    )
+"""我的会员 typed, or the 我的会员卡 menu button (the menu itself is ``knowledge/menu.yaml``)."""
 
 
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     """我的会员 (会员卡/我的会员卡/入会进度): the card, or how to join; None for other messages."""
-    if not _asks_for_card(message):
+    if not TRIGGER(message):
         return None
     if ctx.members is None:
         text = "会员信息暂时查不到，请过一会儿再试；着急的话回复“人工”。"

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from bot.core.conversation import Context, Incoming, Outcome, State
-from bot.signup.validators import normalize
+from bot.core.words import Trigger
 
 NEAREST_COUNT = 3
-ASK_WORDS = frozenset(
-    {
-        "驿站",
-        "附近驿站",
-        "最近的驿站",
-        "附近的驿站",
-        "最近驿站",
-        "找驿站",
-        "驿站在哪",
-        "驿站在哪里",
-        "职工驿站",
-        "附近职工驿站",
-        "附近的职工驿站",
-        "查驿站",
-        "驿站地址",
-    }
+TRIGGER = Trigger(
+    words=frozenset({
+        "驿站", "附近驿站", "最近的驿站", "附近的驿站", "最近驿站", "找驿站", "驿站在哪", "驿站在哪里", "职工驿站", "附近职工驿站",
+        "附近的职工驿站", "查驿站", "驿站地址"
+    }),
+    menu_keys=frozenset({"STATIONS", "NEAREST_STATIONS", "STATION"}),
 )
-MENU_KEYS = frozenset({"STATIONS", "NEAREST_STATIONS", "STATION"})
+"""驿站 typed, or the 附近驿站 menu button: ask for the worker's location."""
 
 ASK_LOCATION_TEXT = (
     "请发一下您的位置：点聊天框右下角“+”→“位置”，选好后点“发送”。我帮您找最近的{count}个职工驿站。"
@@ -67,35 +56,18 @@ def nearest_text(stations: list[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _word(text: str) -> str:
-    return re.sub(r"[\s!！?？.。,，、~～…:：;；\"'“”‘’()（）【】\[\]]+", "", normalize(text)).lower()
-
-
-def _asks(message: Incoming) -> bool:
-    if message.is_text_like:
-        return _word(message.text) in ASK_WORDS
-    return (
-        message.kind == "event"
-        and message.event.lower() == "click"
-        and message.event_key.upper() in MENU_KEYS
-    )
-
-
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     """A location message → nearest stations; 驿站/附近驿站 → ask for the location; else None."""
     if message.kind == "location":
-        new = {k: v for k, v in state.items() if k != "awaiting_location"}
         if message.latitude is None or message.longitude is None:
-            return Outcome(state=new, replies=("没收到位置坐标，请再发一次位置。",))
+            return Outcome(state=state, replies=("没收到位置坐标，请再发一次位置。",))
         found = []
         if ctx.stations is not None:
             found = list(ctx.stations.nearest(message.latitude, message.longitude, count=NEAREST_COUNT))
         if not found:
             text = f"附近暂时没找到职工驿站。想了解驿站或有事需要帮忙，可以拨打职工服务热线 {ctx.hotline}。"
-            return Outcome(state=new, replies=(text,))
-        return Outcome(state=new, replies=(nearest_text(found[:NEAREST_COUNT]),))
-    if _asks(message):
-        new = dict(state)
-        new["awaiting_location"] = True
-        return Outcome(state=new, replies=(ASK_LOCATION_TEXT.format(count=NEAREST_COUNT),))
+            return Outcome(state=state, replies=(text,))
+        return Outcome(state=state, replies=(nearest_text(found[:NEAREST_COUNT]),))
+    if TRIGGER(message):
+        return Outcome(state=state, replies=(ASK_LOCATION_TEXT.format(count=NEAREST_COUNT),))
     return None

@@ -67,7 +67,7 @@ def test_format_distance(km: float | None, shown: str) -> None:
 def test_location_lists_the_three_nearest() -> None:
     finder = FakeStations(STATIONS)
     outcome = stations.handle(
-        {"awaiting_location": True, "flow": "join"}, location(), Context(stations=finder)
+        {"flow": "join"}, location(), Context(stations=finder)
     )
     assert outcome is not None
     assert finder.calls == [(30.27, 120.15, 3)]
@@ -77,7 +77,7 @@ def test_location_lists_the_three_nearest() -> None:
     assert "3. 开发区驿站（12公里）" in reply
     assert "远处驿站" not in reply
     assert "地址：城关镇人民路1号" in reply and "开放：8:00-20:00" in reply and "开放：全天" in reply
-    assert outcome.state == {"flow": "join"}  # awaiting_location cleared, the rest kept
+    assert outcome.state == {"flow": "join"}  # the state is kept
 
 
 @pytest.mark.parametrize("finder", [FakeStations([]), None])
@@ -89,24 +89,23 @@ def test_nothing_found_gives_the_hotline(finder: FakeStations | None) -> None:
 
 def test_location_without_coordinates() -> None:
     outcome = stations.handle(
-        {"awaiting_location": True}, location(None, None), Context(stations=FakeStations(STATIONS))
+        {}, location(None, None), Context(stations=FakeStations(STATIONS))
     )
     assert outcome is not None and "再发一次" in outcome.replies[0]
-    assert "awaiting_location" not in outcome.state
 
 
 @pytest.mark.parametrize("word", ["驿站", "附近驿站", "最近的驿站", "附近的驿站？"])
 def test_asking_for_stations_asks_for_the_location(word: str) -> None:
     outcome = stations.handle({"suggestions": [1]}, text(word), Context())
     assert outcome is not None
-    assert outcome.state == {"suggestions": [1], "awaiting_location": True}
+    assert outcome.state == {"suggestions": [1]}
     assert "“+”" in outcome.replies[0] and "“位置”" in outcome.replies[0]
 
 
 def test_menu_click_asks_for_the_location() -> None:
     click = Incoming(user=USER, kind="event", event="click", event_key="STATIONS")
     outcome = stations.handle({}, click, Context())
-    assert outcome is not None and outcome.state["awaiting_location"] is True
+    assert outcome is not None and "“位置”" in outcome.replies[0]
 
 
 def test_other_messages_are_not_for_this_handler() -> None:

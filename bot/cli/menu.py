@@ -24,6 +24,7 @@ import yaml
 
 from bot.cli.options import pass_config
 from bot.config import Config
+from bot.core.router import MENU_KEYS
 
 KEYED = {"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
          "pic_weixin", "location_select"}
@@ -75,6 +76,8 @@ def _check(button: Any, where: str, max_width: int, top: bool) -> list[str]:
     problems += [f"{where}: type {kind} needs `{field}`" for field in NEEDS[kind] if not button.get(field)]
     if kind in KEYED and len(str(button.get("key", "")).encode()) > 128:
         problems.append(f"{where}: key longer than 128 bytes")
+    if kind == "click" and button.get("key") and str(button["key"]).upper() not in MENU_KEYS:
+        problems.append(f"{where}: no handler answers key {button['key']} (known: {', '.join(sorted(MENU_KEYS))})")
     return problems
 
 

@@ -74,6 +74,10 @@ class MemberDirectory(Protocol):
 
     def find_by_openid(self, openid: str) -> Mapping[str, Any] | None: ...
 
+    def id_number_taken(self, id_number: str, openid: str) -> bool:
+        """Whether another WeChat account than ``openid`` applied with this ID number."""
+        ...
+
 
 class StationFinder(Protocol):
     """Read-only view of stations: by code and nearest to a point."""

@@ -8,14 +8,13 @@ and a failing runner never takes the reply down with it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.core.conversation import Effect, Incoming, Outcome
+from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 from bot.registry.repository import RegistryUnavailable
 from bot.storage.store import Store, StoreUnavailable
-from handlers import join
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -29,23 +28,50 @@ def _record_unanswered(store: Store, effect: Effect) -> None:
     store.record_unanswered(str(effect.data.get("question", "")), str(effect.data.get("outcome", "none")))
 
 
+OnRegistered = Callable[[State, Mapping[str, Any], Context], Outcome]
+OnRegisterFailed = Callable[[State, str, Context], Outcome]
+_REGISTER_RESULTS: dict[str, tuple[OnRegistered, OnRegisterFailed]] = {}
+"""By flow name: how the flow that asked for ``register_member`` words the registry's answer."""
+
+
+def on_register_result(flow: str, registered: OnRegistered, failed: OnRegisterFailed) -> None:
+    """Called by a flow that returns ``register_member``: the shell knows no flow by name."""
+    _REGISTER_RESULTS[flow] = (registered, failed)
+
+
 def _register_member(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
-    """Write the member once; the join flow words the reply for each result."""
+    """Write the member once; the flow that asked words the reply for each result."""
+    flow = str(outcome.state.get("flow") or "")
+    if flow not in _REGISTER_RESULTS:
+        log.error("register_member from %r, which registered no result callbacks", flow)
+        return outcome
+    registered, failed = _REGISTER_RESULTS[flow]
+    ctx = services.context()
     try:
         result = services.registry.register(dict(effect.data))
     except RegistryUnavailable as exc:
         log.error("registry unavailable at 确认 for %s: %s", message.user, exc)
-        followup = join.on_register_failed(outcome.state, "unavailable")
+        followup = failed(outcome.state, "unavailable", ctx)
     else:
         if result.conflict:
-            followup = join.on_register_failed(outcome.state, result.conflict)
+            followup = failed(outcome.state, result.conflict, ctx)
         else:
-            followup = join.on_registered(outcome.state, result.member)
+            followup = registered(outcome.state, result.member, ctx)
     return replace(outcome, state=followup.state, replies=outcome.replies + followup.replies)
+
+
+def _id_number_reused(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
+    """Note on the holder's audit trail that another WeChat account typed their ID number."""
+    try:
+        services.registry.record_reused_id_number(str(effect.data["id_number"]), str(effect.data["openid"]))
+    except RegistryUnavailable as exc:
+        log.error("could not note a reused ID number from %s: %s", message.user, exc)
+    return outcome
 
 
 RUNNERS: dict[str, Runner] = {
     "register_member": _register_member,
+    "id_number_reused": _id_number_reused,
 }
 
 STORE_WRITES: dict[str, Callable[[Store, Effect], None]] = {

@@ -14,14 +14,20 @@ from bot.core.conversation import Context, Handler, Incoming, Outcome, State
 from bot.wechat.protocol import TEXT_LIMIT_BYTES
 from handlers import commands, faq, join, member, stations
 
-FLOWS: dict[str, Handler] = {"join": join.handle}
-"""Active multi-step flows by the name kept in ``state["flow"]``."""
+FLOWS = {join.SIGNUP.name: join.SIGNUP}
+"""Active multi-step flows by the name kept in ``state["flow"]``; each is declared in one table."""
+
+BY_NAME: dict[str, Handler] = {"member": member.handle, "stations": stations.handle}
+"""Handlers a flow may let through by name (``passes_through``): 我的会员 or 驿站 mid-signup."""
+
+MENU_KEYS = frozenset().union(*(t.menu_keys for t in (commands.HELP, join.TRIGGER, member.TRIGGER, stations.TRIGGER)))
+"""The one set of menu click keys: those the handlers declared beside themselves (``TRIGGER``)."""
 
 BEFORE_FLOWS: tuple[Handler, ...] = (commands.human, commands.help_menu)
 """Commands that work anywhere and leave a flow's answers untouched."""
 
 ENTRY_POINTS: tuple[Handler, ...] = (
-    join.entry,
+    *join.SIGNUP.entry_points,
     commands.read_more,
     commands.cancel_without_flow,
     member.handle,
@@ -45,7 +51,8 @@ def route(state: State, message: Incoming, ctx: Context) -> Outcome:
 
 def _first(state: State, message: Incoming, ctx: Context) -> tuple[Outcome, Handler]:
     flow = FLOWS.get(state.get("flow", ""))
-    for handler in (*BEFORE_FLOWS, *((flow,) if flow else ()), *ENTRY_POINTS):
+    in_flow = (*(BY_NAME[name] for name in flow.passes_through), flow.handle) if flow else ()
+    for handler in (*BEFORE_FLOWS, *in_flow, *ENTRY_POINTS):
         if (outcome := handler(state, message, ctx)) is not None:
             return outcome, handler
     return commands.fallback(state, message, ctx), commands.fallback

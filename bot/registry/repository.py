@@ -409,6 +409,26 @@ class Registry:
             member = s.scalar(sa.select(Member).where(Member.openid == openid))
             return None if member is None else self._to_dict(s, member)
 
+    def id_number_taken(self, id_number: str, openid: str) -> bool:
+        """Whether another WeChat account than ``openid`` applied with this ID number (keyed hash)."""
+        with self._session() as s:
+            return s.scalar(sa.select(Member.id).where(
+                Member.id_hash.in_(self.cipher.all_hashes(normalize_id_number(id_number))),
+                Member.openid != openid).limit(1)) is not None
+
+    def record_reused_id_number(self, id_number: str, openid: str, actor: str = "worker") -> None:
+        """Note on the holder's audit trail that another account typed their ID number at signup.
+
+        The detail names the other account by the end of its openid only, never a full number.
+        """
+        with self._session(write=True) as s:
+            holders = s.scalars(sa.select(Member).where(
+                Member.id_hash.in_(self.cipher.all_hashes(normalize_id_number(id_number))),
+                Member.openid != openid)).all()
+            for member in holders:
+                s.add(SignupEvent(member_id=member.id, action="id_number_reused", actor=actor,
+                                  detail=f"另一微信号（…{openid[-6:]}）入会时输入了此身份证号", at=self._now()))
+
     def get(self, number: str, *, openid: bool = False, full: bool = False) -> dict[str, Any]:
         with self._session() as s:
             return self._to_dict(s, self._by_number(s, number), openid=openid, full=full)

@@ -73,6 +73,7 @@ PHONE_EMPTY = "empty"
 PHONE_CHARACTERS = "bad_characters"
 PHONE_LENGTH = "wrong_length"
 PHONE_PREFIX = "bad_prefix"
+PHONE_LANDLINE = "landline"
 
 NAME_EMPTY = "empty"
 NAME_SHORT = "too_short"
@@ -87,9 +88,23 @@ _X_LIKE = str.maketrans({"×": "X", "✕": "X", "╳": "X", "ⅹ": "X", "Ⅹ": "
 _SEPARATORS = re.compile(r"[\s\-_/.·,，、]+")
 
 
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+"""Bidi controls (LRM/RLM/ALM, embeddings and overrides, isolates) and zero-width characters."""
+
+
+def remove_invisible(text: str) -> str:
+    """The text without bidi controls and zero-width characters.
+
+    They let a value display differently from what it is (``\u202e`` turns 顺丰 into a reversed
+    string in an export, a zero-width space makes two equal names differ), so every free-text
+    answer loses them before it is checked or stored.
+    """
+    return _INVISIBLE.sub("", text or "")
+
+
 def normalize(text: str) -> str:
-    """NFKC (full-width digits and letters become ASCII), trimmed."""
-    return unicodedata.normalize("NFKC", text or "").strip()
+    """NFKC (full-width digits and letters become ASCII), invisible characters removed, trimmed."""
+    return unicodedata.normalize("NFKC", remove_invisible(text)).strip()
 
 
 def _is_cjk(ch: str) -> bool:
@@ -175,6 +190,12 @@ def parse_phone(text: str) -> str | ValidationProblem:
         return ValidationProblem("phone", PHONE_EMPTY, "请发您的手机号（11位数字）。")
     if not phone.isdigit() or not phone.isascii():
         return ValidationProblem("phone", PHONE_CHARACTERS, "手机号只要11位数字，请不要夹带文字或符号。")
+    if phone.startswith("0") or (len(phone) in (7, 8) and phone[0] != "1"):
+        return ValidationProblem("phone", PHONE_LANDLINE, "这像是座机号，不是手机号。请发您的11位手机号。")
+    if len(phone) > 11:
+        return ValidationProblem(
+            "phone", PHONE_LENGTH, f"这不是手机号（手机号是11位，您发的是{len(phone)}位）。请发您的11位手机号。"
+        )
     if len(phone) != 11:
         return ValidationProblem("phone", PHONE_LENGTH, f"手机号是11位数字，您发的是{len(phone)}位，请核对。")
     if not PHONE_RE.match(phone):
@@ -228,8 +249,22 @@ NOT_NAMES = frozenset(
         "ok",
         "yes",
         "no",
+        "测试",
+        "某某",
+        "无名",
+        "匿名",
+        "未知",
+        "不详",
+        "哈哈",
+        "呵呵",
     }
 )
+PLACEHOLDER_WORDS = frozenset(
+    {"null", "undefined", "none", "nil", "nan", "test", "testing", "abc", "abcd", "admin", "user", "name",
+     "unknown", "true", "false", "demo", "example", "asdf", "qwer", "qwerty", "xxx", "foo", "bar", "aaa"}
+)
+"""Latin words that are what people and programs type when they have no name to give."""
+_KEYBOARD_RUNS = ("qwert", "asdf", "zxcv", "wert", "sdfg", "xcvb", "hjkl", "uiop", "1234")
 
 
 NOT_NAME_PARTS = (
@@ -266,6 +301,28 @@ def looks_like_a_name(text: str) -> bool:
     return text.lower() not in NOT_NAMES and not any(part in text for part in NOT_NAME_PARTS)
 
 
+_NOT_A_NAME_TEXT = "请发您的真实姓名（和身份证上的一致），比如：张三。"
+
+
+def _plausible_latin_name(name: str) -> bool:
+    """A foreigner's name as on a permit: surname and given name, each a pronounceable word.
+
+    Refuses placeholders (``null``, ``test``, ``abc``), keyboard runs and vowel-less strings
+    (``asdf``, ``xkcdq``); a two-letter part without a vowel is kept (Ng, a surname).
+    """
+    words = re.split(r"[ '\-]+", name.lower())
+    if len(words) < 2:
+        return False
+    for word in words:
+        if word in PLACEHOLDER_WORDS or any(run in word for run in _KEYBOARD_RUNS):
+            return False
+        if len(word) > 2 and not re.search(r"[aeiouy]", word):
+            return False
+        if re.search(r"(.)\1\1", word):
+            return False
+    return True
+
+
 def parse_name(text: str) -> str | ValidationProblem:
     """A real-looking name: 2-20 Chinese characters (· for minority names) or Latin letters."""
     name = normalize(text)
@@ -276,9 +333,7 @@ def parse_name(text: str) -> str | ValidationProblem:
     if any(ch.isdigit() for ch in name):
         return ValidationProblem("name", NAME_DIGITS, "姓名里不能有数字，请只发姓名（和身份证上的一致）。")
     if not looks_like_a_name(name):
-        return ValidationProblem(
-            "name", NAME_NOT_A_NAME, "请发您的真实姓名（和身份证上的一致），比如：张三。"
-        )
+        return ValidationProblem("name", NAME_NOT_A_NAME, _NOT_A_NAME_TEXT)
     if any(_is_cjk(ch) for ch in name):
         name = _DOTS.sub("·", name).replace(" ", "")
         parts = name.split("·")
@@ -290,10 +345,16 @@ def parse_name(text: str) -> str | ValidationProblem:
         return ValidationProblem(
             "name", NAME_CHARACTERS, "姓名只能是汉字或字母，不要带符号，请和身份证件上的写法一致。"
         )
+    elif not _plausible_latin_name(name):
+        return ValidationProblem(
+            "name", NAME_NOT_A_NAME, "请发您证件上的全名（外文姓名写姓和名，用空格隔开），比如：张三、John Smith。"
+        )
     if len(name) < NAME_MIN:
         return ValidationProblem("name", NAME_SHORT, "姓名至少两个字，请发全名（和身份证上的一致）。")
     if len(name) > NAME_MAX:
         return ValidationProblem("name", NAME_LONG, f"姓名最多{NAME_MAX}个字，请只发姓名。")
+    if re.search(r"(.)\1\1", name):  # 哈哈哈, 啊啊啊
+        return ValidationProblem("name", NAME_NOT_A_NAME, _NOT_A_NAME_TEXT)
     return name
 
 
