@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from openpyxl import load_workbook
-from test_registry import ID_1, ID_2, ID_3, Clock, application
+from support.applications import ID_1, ID_2, ID_3, application
+from support.clock import Clock
 
 from bot.cli import main
 from bot.config import load_config
