@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, WechatConfig
 from bot.core.conversation import Incoming
@@ -32,6 +35,29 @@ def make_config(tmp_path: Path, mode: str = "plain", store_url: str | None = Non
         database=DatabaseConfig(url=database_url or f"sqlite:///{tmp_path / 'bot.db'}"),
         knowledge=KnowledgeConfig(dir=str(KNOWLEDGE)),
     )
+
+
+def write_config(tmp_path: Path, name: str = "config.toml", **sections: Mapping[str, Any]) -> Path:
+    """A config file in ``tmp_path`` for commands that read one (the CLI, a server process): its
+    own memory:// store, a SQLite file in ``tmp_path`` and the shipped knowledge, with each of
+    ``sections`` (``wechat={"app_id": ...}``) merged over those defaults."""
+    config: dict[str, dict[str, Any]] = {
+        "store": {"url": f"memory://{uuid.uuid4().hex}"},
+        "database": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+        "knowledge": {"dir": str(KNOWLEDGE)},
+    }
+    for section, values in sections.items():
+        config[section] = {**config.get(section, {}), **values}
+    # JSON's strings, numbers and arrays are valid TOML values; only booleans are spelled differently
+    lines = [f"[{section}]\n" + "".join(f"{key} = {_toml(value)}\n" for key, value in values.items())
+             for section, values in config.items()]
+    path = tmp_path / name
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _toml(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else json.dumps(value, ensure_ascii=False)
 
 
 class Bot:
