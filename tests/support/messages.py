@@ -22,6 +22,6 @@ def event(name: str, key: str = "", user: str = USER) -> Incoming:
     return Incoming(user=user, kind="event", event=name, event_key=key)
 
 
-def scan(code: str = "ST001", name: str = "scan", user: str = USER) -> Incoming:
-    """A station poster's QR code scanned (``name="subscribe"`` when the scan also follows)."""
-    return event(name, f"join:{code}", user)
+def scan(code: str = "ST001", event: str = "scan", user: str = USER) -> Incoming:
+    """A station poster's QR code scanned (``event="subscribe"`` when the scan also follows)."""
+    return Incoming(user=user, kind="event", event=event, event_key=f"join:{code}")
