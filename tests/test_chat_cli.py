@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 from click.testing import CliRunner
+from support.app import write_config
 
 from bot.cli import main
 from bot.cli.chat import scene_of
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def embedded_config(tmp_path: Path) -> Path:
     """A config on the embedded defaults (its own memory:// store, a SQLite file), lexical matcher."""
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[store]\nurl = "memory://chat-{uuid.uuid4().hex}"\n[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n'
-        f'[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
-        encoding="utf-8",
-    )
-    return config
+    return write_config(tmp_path, knowledge={"semantic": "off"})
 
 
 def test_scene_of_accepts_code_scene_and_local_poster_payload() -> None:

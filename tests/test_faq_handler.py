@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.messages import event, text
 
 from bot.core.conversation import Context, Effect, Incoming
 from bot.faq.knowledge import Entry, Knowledge
@@ -39,10 +40,6 @@ RESULTS = {
 def ctx(matcher=None) -> Context:
     m = matcher or FakeMatcher(RESULTS)
     return Context(hotline="12351", faq=lambda: m)
-
-
-def text(t: str, kind: str = "text") -> Incoming:
-    return Incoming(user="u1", kind=kind, text=t)
 
 
 def test_answer() -> None:
@@ -171,7 +168,7 @@ def test_an_event_in_between_keeps_the_list() -> None:
     from bot.core.router import route
 
     c = ctx()
-    receipt = Incoming(user="u1", kind="event", event="templatesendjobfinish")
+    receipt = event("templatesendjobfinish")
     out = route(dict(SUGGESTED), receipt, c)
     assert out.state == SUGGESTED and out.effects == ()
     assert route(out.state, text("2"), c).replies == ("答案2",)

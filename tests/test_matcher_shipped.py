@@ -125,7 +125,7 @@ def test_a_long_message_is_embedded_by_its_tail_within_the_token_budget(embedded
 
 # Held-out sets written without running the matcher (bench/evalsets): two other unions' knowledge and
 # hard rider questions for ours. Floors sit a little under the figures measured when the matcher was
-# last calibrated (README, "Matcher"), so a change that makes answers worse on knowledge the matcher
+# last calibrated (docs/matcher.md), so a change that makes answers worse on knowledge the matcher
 # was not tuned on fails here.
 # With the meaning signal, 临江 and the hard cases were fitted on (bench/calibrate_matcher.py):
 # their floors guard against regressions there, 铜山's against worse transfer.
@@ -134,7 +134,7 @@ HELD_OUT = {
     ("tongshan", False): {"top1": 0.70, "top3": 0.90, "wrong": 0.06, "oos_rejected": 0.825},
     # 2026-12-01: three more similar questions per shipped entry raised lexical top1 here from 0.596
     # to 0.696 and top3 from 0.857 to 0.888, and let two more of the 41 out-of-scope questions through
-    # (oos_rejected 0.878 -> 0.829): a trade made on purpose, see README "Matcher"
+    # (oos_rejected 0.878 -> 0.829): a trade made on purpose, see docs/matcher.md
     ("shipped-hard", False): {"top1": 0.67, "top3": 0.87, "wrong": 0.04, "oos_rejected": 0.80},
     ("linjiang", True): {"top1": 0.74, "top3": 0.97, "wrong": 0.015, "oos_rejected": 0.90},
     ("tongshan", True): {"top1": 0.72, "top3": 0.95, "wrong": 0.02, "oos_rejected": 0.875},

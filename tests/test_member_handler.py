@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from support.fakes import FakeMembers
+from support.messages import USER, event, text
 
 from bot.core.conversation import Context, Incoming
 from handlers import member
-
-USER = "oWorker1"
-
-
-class FakeMembers:
-    def __init__(self, members: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        self.members = dict(members or {})
-
-    def find_by_openid(self, openid: str) -> Mapping[str, Any] | None:
-        return self.members.get(openid)
 
 
 def card_of(**kw: Any) -> dict[str, Any]:
@@ -32,10 +23,6 @@ def card_of(**kw: Any) -> dict[str, Any]:
     }
     base.update(kw)
     return base
-
-
-def text(body: str) -> Incoming:
-    return Incoming(user=USER, kind="text", text=body)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +65,7 @@ def test_handle_shows_the_card(word: str) -> None:
 
 def test_handle_menu_click() -> None:
     ctx = Context(members=FakeMembers({USER: card_of()}))
-    click = Incoming(user=USER, kind="event", event="click", event_key="MEMBER")
+    click = event("click", "MEMBER")
     outcome = member.handle({}, click, ctx)
     assert outcome is not None and "GH2024000123" in outcome.replies[0]
 
@@ -106,6 +93,6 @@ def test_other_messages_are_not_for_this_handler() -> None:
         text("会员有什么福利"),
         text("入会"),
         Incoming(user=USER, kind="image"),
-        Incoming(user=USER, kind="event", event="click", event_key="HELP"),
+        event("click", "HELP"),
     ):
         assert member.handle({}, message, ctx) is None

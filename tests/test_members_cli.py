@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from openpyxl import load_workbook
-from test_registry import ID_1, ID_2, ID_3, Clock, application
+from support.app import write_config
+from support.applications import ID_1, ID_2, ID_3, application
+from support.clock import Clock
 
 from bot.cli import main
 from bot.config import load_config
@@ -38,14 +40,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def make_config(tmp_path: Path, database_url: str) -> Callable[..., Path]:
     def make(name: str = "unionbot.toml", id_key: str = KEY_A, old: tuple[str, ...] = (), app_id: str = "",
              url: str | None = None) -> Path:
-        wechat = f'[wechat]\napp_id = "{app_id}"\napp_secret = "s3cret"\n' if app_id else ""
-        path = tmp_path / name
-        path.write_text(
-            f'{wechat}[database]\nurl = "{url or database_url}"\n[store]\nurl = "memory://members-cli"\n'
-            f'[registry]\nid_key = "{id_key}"\nold_id_keys = {list(old)!r}\n'.replace("'", '"'),
-            encoding="utf-8",
-        )
-        return path
+        wechat = {"wechat": {"app_id": app_id, "app_secret": "s3cret"}} if app_id else {}
+        return write_config(tmp_path, name, database={"url": url or database_url}, store={"url": "memory://members-cli"},
+                            registry={"id_key": id_key, "old_id_keys": list(old)}, **wechat)
 
     return make
 

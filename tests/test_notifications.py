@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from fake_wechat_api import FakeWechatApi
+from support.app import write_config
 
 from bot.cli import main
 from bot.config import load_config
@@ -28,15 +28,8 @@ def fake() -> FakeWechatApi:
 
 @pytest.fixture
 def config_path(tmp_path: Path, fake: FakeWechatApi) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[wechat]\ntoken = "t"\napp_id = "{fake.app_id}"\napp_secret = "{fake.app_secret}"\n'
-        f'api_base = "{fake.base_url}"\napi_timeout = 2.0\n'
-        f'[store]\nurl = "memory://notify-{uuid.uuid4().hex}"\n'
-        f'[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n'
-        f'[knowledge]\ndir = "{Path(__file__).resolve().parent.parent / "knowledge"}"\n',
-        encoding="utf-8",
-    )
+    path = write_config(tmp_path, wechat={"token": "t", "app_id": fake.app_id, "app_secret": fake.app_secret,
+                                          "api_base": fake.base_url, "api_timeout": 2.0})
     assert CliRunner().invoke(main, ["db", "upgrade", "--config", str(path)]).exit_code == 0
     return path
 

@@ -11,6 +11,7 @@ import segno
 from click.testing import CliRunner
 from fake_wechat_api import FakeWechatApi
 from PIL import Image, ImageDraw
+from support.app import write_config
 
 import bot.stations.posters as posters
 from bot.cli import main
@@ -159,13 +160,9 @@ def fake() -> Iterator[FakeWechatApi]:
 
 
 def wechat_config(tmp_path: Path, fake: FakeWechatApi) -> Path:
-    config = tmp_path / "unionbot.toml"
-    config.write_text(
-        f'[wechat]\napp_id = "{fake.app_id}"\napp_secret = "{fake.app_secret}"\napi_base = "{fake.base_url}"\n'
-        f'api_timeout = 5\n\n[store]\nurl = "memory://{tmp_path.name}"\n\n[service]\nunion_name = "青溪县总工会"\n',
-        encoding="utf-8",
-    )
-    return config
+    return write_config(tmp_path, "unionbot.toml", service={"union_name": "青溪县总工会"},
+                        wechat={"app_id": fake.app_id, "app_secret": fake.app_secret, "api_base": fake.base_url,
+                                "api_timeout": 5})
 
 
 def test_cli_wechat_mode_uses_the_api_url(tmp_path: Path, stations_file: Path, fake: FakeWechatApi) -> None:

@@ -11,6 +11,9 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from support.applications import ID_1, ID_2, ID_3, application
+from support.clock import Clock
+from support.ids import make_id
 
 from bot.registry.repository import (
     Base,
@@ -26,39 +29,6 @@ from bot.signup.privacy import IdCipher, KeyConfigError, UndecryptableError, gen
 
 KEY_A = generate_key()
 KEY_B = generate_key()
-
-
-def make_id(first17: str) -> str:
-    """An 18-digit resident ID number with its GB 11643 check character."""
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
-    return first17 + "10X98765432"[total % 11]
-
-
-ID_1 = make_id("33052219900307122")  # check character X
-ID_2 = make_id("33052219851120002")
-ID_3 = make_id("33052220000101004")
-
-
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += dt.timedelta(**kwargs)
-
-
-def application(openid: str = "o-worker-1", id_number: str = ID_1, **overrides: str) -> dict[str, str]:
-    app = {
-        "openid": openid, "name": "张三丰", "phone": "13812345678", "id_number": id_number,
-        "birth_date": f"{id_number[6:10]}-{id_number[10:12]}-{id_number[12:14]}", "gender": "男",
-        "occupation": "快递员", "employer": "顺丰速运青溪网点", "station_code": "ST001",
-    }
-    app.update(overrides)
-    return app
 
 
 @pytest.fixture
@@ -301,7 +271,7 @@ def test_list_filters(registry: Registry, clock: Clock) -> None:
 
 def test_iter_members_streams_in_batches(registry: Registry) -> None:
     for i in range(7):
-        registry.register(application(openid=f"o{i}", id_number=make_id(f"330522200001{i + 1:02d}{i:03d}")))
+        registry.register(application(openid=f"o{i}", id_number=make_id(dt.date(2000, 1, i + 1), i)))
     numbers = [m["number"] for m in registry.iter_members(batch=3)]
     assert len(numbers) == 7 and numbers == sorted(numbers)
 

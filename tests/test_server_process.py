@@ -19,11 +19,11 @@ from urllib.parse import urlencode
 import pytest
 import redis
 import requests
+from support.app import write_config
 
 from bot.config import WechatConfig
 from bot.wechat.simulator import Simulator, http_transport
 
-ROOT = Path(__file__).resolve().parent.parent
 AES_KEY = base64.b64encode(bytes(range(1, 33))).decode()[:-1]
 READY_SECONDS = 60.0
 """A loaded machine can take this long to boot the workers (or stop them)."""
@@ -93,13 +93,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Wech
     tmp = tmp_path_factory.mktemp("server")
     prefix = f"test-server-{uuid.uuid4().hex[:8]}:"
     wechat = WechatConfig(token="proc-token", app_id="wxprocess0000001", encoding_aes_key=AES_KEY, mode="safe")
-    config = tmp / "config.toml"
-    config.write_text(
-        f'[wechat]\ntoken = "{wechat.token}"\napp_id = "{wechat.app_id}"\nencoding_aes_key = "{AES_KEY}"\n'
-        f'mode = "safe"\n[store]\nurl = "{redis_url}"\nkey_prefix = "{prefix}"\n'
-        f'[database]\nurl = "sqlite:///{tmp / "bot.db"}"\n[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
-        encoding="utf-8",
-    )
+    config = write_config(tmp, wechat={"token": wechat.token, "app_id": wechat.app_id, "encoding_aes_key": AES_KEY,
+                                       "mode": "safe"},
+                          store={"url": redis_url, "key_prefix": prefix}, knowledge={"semantic": "off"})
     with running_server(config) as url:
         yield url, wechat
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
+from support.fakes import FakeStations
+from support.messages import USER, event, location, text
 
 from bot.core.conversation import Context, Incoming
 from handlers import stations
 
-USER = "oWorker1"
 STATIONS = [
     {
         "code": "ST001",
@@ -23,27 +21,6 @@ STATIONS = [
     {"code": "ST003", "name": "开发区驿站", "address": "开发区纬三路", "hours": "", "distance_km": 12.04},
     {"code": "ST004", "name": "远处驿站", "address": "远处", "hours": "", "distance_km": 30.0},
 ]
-
-
-class FakeStations:
-    def __init__(self, found: list[Mapping[str, Any]]) -> None:
-        self.found = found
-        self.calls: list[tuple[float, float, int]] = []
-
-    def station(self, code: str) -> Mapping[str, Any] | None:
-        return None
-
-    def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
-        self.calls.append((latitude, longitude, count))
-        return self.found[:count]
-
-
-def location(lat: float | None = 30.27, lon: float | None = 120.15) -> Incoming:
-    return Incoming(user=USER, kind="location", latitude=lat, longitude=lon, label="城关镇")
-
-
-def text(body: str) -> Incoming:
-    return Incoming(user=USER, kind="text", text=body)
 
 
 @pytest.mark.parametrize(
@@ -103,7 +80,7 @@ def test_asking_for_stations_asks_for_the_location(word: str) -> None:
 
 
 def test_menu_click_asks_for_the_location() -> None:
-    click = Incoming(user=USER, kind="event", event="click", event_key="STATIONS")
+    click = event("click", "STATIONS")
     outcome = stations.handle({}, click, Context())
     assert outcome is not None and "“位置”" in outcome.replies[0]
 
@@ -112,7 +89,7 @@ def test_other_messages_are_not_for_this_handler() -> None:
     for message in (
         text("驿站几点开门"),
         text("入会"),
-        Incoming(user=USER, kind="event", event="location"),
+        event("location"),
         Incoming(user=USER, kind="image"),
     ):
         assert stations.handle({}, message, Context(stations=FakeStations(STATIONS))) is None

@@ -4,67 +4,18 @@ from __future__ import annotations
 
 import base64
 import threading
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.app import KNOWLEDGE, SAMPLES, Bot, make_config
+from support.clock import NOW
 
-from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, WechatConfig
 from bot.core.conversation import Outcome
 from bot.core.router import route as real_route
-from bot.services import Services
-from bot.web.app import create_app, serving_app
-from bot.wechat.simulator import Simulator, flask_transport
-
-SAMPLES = Path(__file__).parent / "samples"
-KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
-AES_KEY = base64.b64encode(bytes(range(32))).decode()[:-1]
-NOW = 1_790_000_000.0
-
-
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def make_config(tmp_path: Path, mode: str = "plain", store_url: str | None = None) -> Config:
-    return Config(
-        wechat=WechatConfig(token="test-token", app_id="wx1234567890abcdef", app_secret="", encoding_aes_key=AES_KEY,
-                            mode=mode),
-        store=StoreConfig(url=store_url or f"memory://{uuid.uuid4().hex}"),
-        database=DatabaseConfig(url=f"sqlite:///{tmp_path / 'bot.db'}"),
-        knowledge=KnowledgeConfig(dir=str(KNOWLEDGE)),
-    )
-
-
-class Bot:
-    """An app plus a simulator speaking to it, with a controllable clock and handler counter."""
-
-    def __init__(self, tmp_path: Path, mode: str = "plain", route=None, store_url: str | None = None) -> None:
-        self.clock = Clock()
-        self.config = make_config(tmp_path, mode, store_url)
-        self.calls = 0
-        inner = route or real_route
-
-        def counting_route(state, message, ctx):
-            self.calls += 1
-            return inner(state, message, ctx)
-
-        self.services = Services.from_config(self.config, clock=self.clock, route=counting_route)
-        self.services.registry.create_schema()
-        self.app = create_app(self.config, self.services)
-        self.sim = Simulator(self.config.wechat, flask_transport(self.app), clock=self.clock)
-
-    def sample(self, name: str, user: str = "worker1", msg_id: int | None = None, create_time: int | None = None) -> str:
-        template = (SAMPLES / f"{name}.xml").read_text(encoding="utf-8")
-        return template.format(user=user, time=create_time or int(self.clock()),
-                               msgid=msg_id or uuid.uuid4().int % 10**18)
+from bot.web.app import serving_app
 
 
 def echo(state, message, ctx) -> Outcome:
@@ -336,7 +287,7 @@ def test_two_messages_from_one_user_are_handled_in_order(tmp_path: Path) -> None
     results: dict[str, int] = {}
 
     def send(text: str) -> None:
-        sim = Simulator(bot.config.wechat, flask_transport(bot.app), clock=bot.clock)
+        sim = bot.simulator()
         results[text] = sim.post(sim.text("same-user", text)).status
 
     t1 = threading.Thread(target=send, args=("first",))
