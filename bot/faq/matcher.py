@@ -428,6 +428,9 @@ _TIME_CHARS = frozenset("年月日天号周点时分秒岁个次两三四五六�
 
 
 
+from bot.faq import offtopic  # noqa: E402  (it reads this module's term helpers)
+
+
 class Matcher:
     """Everything needed to match questions against one :class:`Knowledge`.
 
@@ -945,7 +948,12 @@ class Matcher:
         confident = a.rule if p.decision == "rule" else comp["p_answer"] >= threshold
         if a.exact or confident and not self._vetoed(prepared, chosen):
             return "answer", scored, 1
-        return "suggest", scored, self._offered(scored)
+        offered = self._offered(scored)
+        # 交警电话, 爱奇艺会员: the listed entries share only a word that another word makes
+        # something else (bot/faq/offtopic.py): an honest "not found", not a list
+        if offtopic.only_modified_words(self, prepared, [i for _, i, _ in scored[:offered]]):
+            return "none", scored, 0
+        return "suggest", scored, offered
 
     def decision_model(self) -> tuple[tuple[float, ...], float, float]:
         """(weights, bias, threshold) of the answer decision in force: the semantic model with the
