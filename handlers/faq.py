@@ -39,7 +39,7 @@ def suggestion_text(questions: list[str]) -> str:
 
 
 def none_text(ctx: Context) -> str:
-    return ("抱歉，这个问题我没找到答案。\n"
+    return ("这个我不清楚，问答资料里没找到答案。\n"
             "您可以换个说法再问，或回复“人工”联系工作人员，"
             f"也可以拨打职工服务热线 {ctx.hotline}。")
 

@@ -13,6 +13,8 @@ from PIL import Image
 
 import bot.stations.posters as posters
 from bot.cli import main
+from bot.registry.repository import Registry
+from bot.stations.directory import import_stations
 from bot.stations.posters import HEIGHT, WIDTH, PosterError, find_cjk_font, local_payload, render_poster
 
 STATIONS = """\
@@ -61,6 +63,16 @@ def stations_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def env(tmp_path: Path, stations_file: Path) -> dict[str, str]:
+    """No config file, and a database the stations file was imported into (posters need it)."""
+    url = f"sqlite:///{tmp_path / 'stations.db'}"
+    registry = Registry.from_url(url)
+    registry.create_schema()
+    import_stations(registry, None, stations_file)
+    return {"UNIONBOT_CONFIG": "", "UNIONBOT_DATABASE_URL": url}
+
+
 def test_render_poster_size_and_qr(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "ST001.png"
     poster = render_poster("青溪县总工会", "县总工会职工服务中心驿站", "ST001", local_payload("ST001"), out)
@@ -105,21 +117,21 @@ def test_a_latin_only_font_is_refused() -> None:
         find_cjk_font(dejavu)
 
 
-def test_cli_local_codes(tmp_path: Path, stations_file: Path) -> None:
+def test_cli_local_codes(tmp_path: Path, stations_file: Path, env: dict[str, str]) -> None:
     out = tmp_path / "posters"
     result = CliRunner().invoke(main, ["qr", "--all", "--out", str(out), "--stations", str(stations_file)],
-                                env={"UNIONBOT_CONFIG": ""})
+                                env=env)
     assert result.exit_code == 0, result.output
     assert "local codes" in result.output
     assert "[1/2] ST001" in result.output and "[2/2] ST002" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["ST001.png", "ST002.png"]
 
 
-def test_cli_unknown_station_exits_1(tmp_path: Path, stations_file: Path) -> None:
+def test_cli_unknown_station_exits_1(tmp_path: Path, stations_file: Path, env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["qr", "ST999", "--out", str(tmp_path), "--stations", str(stations_file)],
-                                env={"UNIONBOT_CONFIG": ""})
+                                env=env)
     assert result.exit_code == 1
-    assert "unknown station code 'ST999'" in result.output
+    assert "驿站名录里没有编号 ST999" in result.output
     assert not list(tmp_path.glob("*.png"))
 
 
@@ -145,8 +157,12 @@ def fake() -> Iterator[FakeWechatApi]:
 
 def wechat_config(tmp_path: Path, fake: FakeWechatApi) -> Path:
     config = tmp_path / "unionbot.toml"
+    url = f"sqlite:///{tmp_path / 'wechat.db'}"
+    registry = Registry.from_url(url)
+    registry.create_schema()
+    import_stations(registry, None, tmp_path / "stations.yaml")
     config.write_text(
-        f'[wechat]\napp_id = "{fake.app_id}"\napp_secret = "{fake.app_secret}"\napi_base = "{fake.base_url}"\n'
+        f'[database]\nurl = "{url}"\n\n[wechat]\napp_id = "{fake.app_id}"\napp_secret = "{fake.app_secret}"\napi_base = "{fake.base_url}"\n'
         f'api_timeout = 5\n\n[store]\nurl = "memory://{tmp_path.name}"\n\n[service]\nunion_name = "青溪县总工会"\n',
         encoding="utf-8",
     )
