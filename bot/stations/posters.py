@@ -328,10 +328,11 @@ def _break_rank(text: str, i: int) -> int:
 
 def _best_break(text: str, start: int, end: int) -> int:
     """Where to end the line text[start:end] (which fits; text[end] does not): the best-ranked
-    break in its second half that leaves at least two characters on either side."""
-    low = start + max(2, (end - start) // 2)
-    options = [(rank, i) for i in range(low, end + 1)
-               if len(text) - i >= 2 and (rank := _break_rank(text, i)) > 0]
-    if not options:  # a very long latin run, or a tail of one character: cut where it fits
-        return end - 1 if len(text) - end == 1 and end - start > 2 else end
-    return max(options)[1]
+    break in its second half (else anywhere) that leaves at least two characters on either side."""
+    for low in (start + max(2, (end - start) // 2), start + 2):  # the second half, else anywhere
+        options = [(rank, i) for i in range(low, end + 1)
+                   if len(text) - i >= 2 and (rank := _break_rank(text, i)) > 0]
+        if options:
+            return max(options)[1]
+    # a latin run longer than a line, or a tail of one character: cut where it fits
+    return end - 1 if len(text) - end == 1 and end - start > 2 else end
