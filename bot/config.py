@@ -75,6 +75,8 @@ class ServiceConfig:
     union_name: str = "县总工会"
     hotline: str = "12351"
     office_hours: str = "工作日 9:00-12:00，14:00-17:30"
+    station_radius_km: float = 50.0
+    """A location farther than this from the nearest station is told it is outside the county."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,8 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"wechat.app_id: required in {w.mode} mode")
     if bool(w.app_id) != bool(w.app_secret) and w.mode == "plain":
         raise ConfigError("wechat.app_secret: app_id and app_secret go together")
+    if not config.service.station_radius_km > 0:
+        raise ConfigError("service.station_radius_km: must be a positive number of kilometres")
     if w.timestamp_window <= 0:
         raise ConfigError("wechat.timestamp_window: must be a positive number of seconds")
     if w.max_body_bytes < 1024:

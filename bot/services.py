@@ -70,6 +70,13 @@ class _StationsOrNothing:
             log.error("station lookup failed: %s", exc)
             return None
 
+    def all(self) -> list[Mapping[str, Any]]:
+        try:
+            return list(self.directory.all())
+        except RegistryUnavailable as exc:
+            log.error("station list failed: %s", exc)
+            return []
+
     def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
         try:
             return self.directory.nearest(latitude, longitude, count)
@@ -125,6 +132,7 @@ class Services:
             faq=self.knowledge.matcher if self.knowledge is not None else None,
             members=self._members,
             stations=self._stations,
+            station_radius_km=service.station_radius_km,
         )
 
     def after_message(self, message: Incoming, store: Store) -> None:

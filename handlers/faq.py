@@ -1,7 +1,9 @@
 """FAQ: answer a question from the knowledge, offer a numbered choice, or say honestly we don't know.
 
 Pure: reads the matcher through ``ctx.faq()`` and records unanswered questions only by
-returning ``Effect("record_unanswered", {"question": …, "outcome": "none" | "suggest"})``.
+returning ``Effect("record_unanswered", {"question": …, "outcome": "none" | "suggest"})``: a
+question is recorded once, when it gets "no answer" or a numbered list (a list may never be picked
+from: the worker may just leave, and the state then expires unseen).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def suggestion_text(questions: list[str]) -> str:
 
 
 def none_text(ctx: Context) -> str:
-    return ("抱歉，这个问题我没找到答案。\n"
+    return ("这个我不清楚，问答资料里没找到答案。\n"
             "您可以换个说法再问，或回复“人工”联系工作人员，"
             f"也可以拨打职工服务热线 {ctx.hotline}。")
 
@@ -51,20 +53,18 @@ def _without_suggestions(state: State) -> State:
     return {k: v for k, v in state.items() if k not in ("suggestions", "suggested_for")}
 
 
-def _not_picked(state: State) -> tuple[Effect, ...]:
-    """The record of a numbered list the worker moved on from (for ``faq gaps``)."""
-    asked = state.get("suggested_for")
-    return (Effect("record_unanswered", {"question": asked, "outcome": "suggest"}),) if asked else ()
+def out_of_range_text(questions: list[str]) -> str:
+    """A number the list does not have: which numbers it has, and the list again."""
+    return f"没有这个序号，请回复1到{len(questions)}之间的数字。\n" + suggestion_text(questions)
 
 
 def expire_suggestions(before: State, outcome: Outcome) -> Outcome:
     """A numbered list is good for the next message only. When another handler took that message
-    (人工, 驿站, a greeting…), forget the list, so a later 2 is not read as a pick from it, and
-    record its question as a suggestion not picked."""
+    (人工, 驿站, a greeting…), forget the list, so a later 2 is not read as a pick from it (its
+    question was recorded when the list was shown)."""
     if not before.get("suggestions"):
         return outcome
-    return replace(outcome, state=_without_suggestions(outcome.state),
-                   effects=outcome.effects + _not_picked(before))
+    return replace(outcome, state=_without_suggestions(outcome.state))
 
 
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
@@ -75,31 +75,28 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if matcher is None:  # no knowledge could be loaded yet (logged): say so, and keep the question
         return Outcome(state=state, replies=(unavailable_text(ctx),),
                        effects=(Effect("record_unanswered", {"question": text, "outcome": "none"}),))
-    effects: list[Effect] = []
     suggestions = state.get("suggestions") or []
-    if suggestions:
-        pick = parse_pick(text)
-        if pick is not None and 1 <= pick <= len(suggestions):
-            entry = matcher.knowledge.by_id.get(suggestions[pick - 1])
-            new_state = _without_suggestions(state)
-            if entry is not None:
-                return Outcome(state=new_state, replies=(entry.answer,))
-            # the knowledge changed since the list was shown
-            return Outcome(state=new_state, replies=(NO_LIST_TEXT,))
-        else:
-            effects.extend(_not_picked(state))
-        state = _without_suggestions(state)
-    elif parse_pick(text) is not None:  # a pick from a list already gone: not a question to match
+    pick = parse_pick(text)
+    if suggestions and pick is not None:
+        entries = [matcher.knowledge.by_id.get(i) for i in suggestions]
+        if any(e is None for e in entries):  # the knowledge changed since the list was shown
+            return Outcome(state=_without_suggestions(state), replies=(NO_LIST_TEXT,))
+        if not 1 <= pick <= len(entries):  # keep the list: the worker meant to pick from it
+            return Outcome(state=state, replies=(out_of_range_text([e.question for e in entries]),))
+        return Outcome(state=_without_suggestions(state), replies=(entries[pick - 1].answer,))
+    if pick is not None:  # a pick from a list already gone: not a question to match
         return Outcome(state=state, replies=(NO_LIST_TEXT,))
+    state = _without_suggestions(state)
 
     result = matcher.match(text)
     if result.outcome == "answer" and result.candidates:
         entry = matcher.knowledge.by_id[result.candidates[0].entry_id]
-        return Outcome(state=state, replies=(entry.answer,), effects=tuple(effects))
+        return Outcome(state=state, replies=(entry.answer,))
     if result.outcome == "suggest" and result.candidates:
         ids = [c.entry_id for c in result.candidates[:3]]
         questions = [c.question for c in result.candidates[:3]]
         new_state = dict(state, suggestions=ids, suggested_for=text)
-        return Outcome(state=new_state, replies=(suggestion_text(questions),), effects=tuple(effects))
-    effects.append(Effect("record_unanswered", {"question": text, "outcome": "none"}))
-    return Outcome(state=state, replies=(none_text(ctx),), effects=tuple(effects))
+        listed = Effect("record_unanswered", {"question": text, "outcome": "suggest"})
+        return Outcome(state=new_state, replies=(suggestion_text(questions),), effects=(listed,))
+    missed = Effect("record_unanswered", {"question": text, "outcome": "none"})
+    return Outcome(state=state, replies=(none_text(ctx),), effects=(missed,))

@@ -71,6 +71,8 @@ def test_suggest_then_pick() -> None:
     reply = out.replies[0]
     assert "1. 问题1" in reply and "2. 问题2" in reply and "3. 问题3" in reply and "回复数字查看" in reply
     assert out.state["suggestions"] == ["e1", "e2", "e3"] and out.state["suggested_for"] == "含糊"
+    # recorded when shown: the worker may never pick (nor write again)
+    assert out.effects == (Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}),)
     picked = handle(out.state, text("２"), ctx())
     assert picked.replies == ("答案2",)
     assert "suggestions" not in picked.state and "suggested_for" not in picked.state
@@ -85,19 +87,19 @@ def test_parse_pick(reply: str, pick: int | None) -> None:
     assert parse_pick(reply) == pick
 
 
-def test_not_a_pick_records_the_suggested_question() -> None:
+def test_not_a_pick_moves_on_without_recording_the_list_again() -> None:
     state = {"suggestions": ["e1", "e2", "e3"], "suggested_for": "含糊"}
     out = handle(state, text("直接"), ctx())
-    assert out.replies == ("答案2",)
-    assert Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}) in out.effects
+    assert out.replies == ("答案2",) and out.effects == ()
     assert "suggestions" not in out.state
 
 
-def test_out_of_range_number_is_not_a_pick() -> None:
+def test_out_of_range_number_says_which_are_valid_and_keeps_the_list() -> None:
     state = {"suggestions": ["e1", "e2"], "suggested_for": "含糊"}
     out = handle(state, text("9"), ctx())
-    assert "没找到" in out.replies[0]
-    assert Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}) in out.effects
+    assert "1到2" in out.replies[0] and "1. 问题1" in out.replies[0] and "2. 问题2" in out.replies[0]
+    assert out.state == state and out.effects == ()
+    assert handle(out.state, text("2"), ctx()).replies == ("答案2",)
 
 
 def test_none_is_honest_and_recorded() -> None:
@@ -156,12 +158,11 @@ def test_a_list_is_forgotten_once_another_handler_answers() -> None:
     out = route(dict(SUGGESTED), text("谢谢"), c)
     assert out.replies[0].startswith("不客气")
     assert "suggestions" not in out.state and "suggested_for" not in out.state
-    assert out.effects == (Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}),)
+    assert out.effects == ()  # recorded when it was shown
     later = route(out.state, text("2"), c)
     assert later.replies[0].startswith("现在没有待选的问题")  # 2 is no longer a pick
     human = route(dict(SUGGESTED), text("人工"), c)
     assert human.transfer_to_human and "suggestions" not in human.state
-    assert Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}) in human.effects
 
 
 def test_an_event_in_between_keeps_the_list() -> None:

@@ -15,6 +15,8 @@ from support.app import write_config
 
 import bot.stations.posters as posters
 from bot.cli import main
+from bot.registry.repository import Registry
+from bot.stations.directory import import_stations
 from bot.stations.posters import HEIGHT, WIDTH, PosterError, find_cjk_font, local_payload, render_poster
 
 STATIONS = """\
@@ -61,6 +63,16 @@ def stations_file(tmp_path: Path) -> Path:
     path = tmp_path / "stations.yaml"
     path.write_text(STATIONS, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def env(tmp_path: Path, stations_file: Path) -> dict[str, str]:
+    """No config file, and a database the stations file was imported into (posters need it)."""
+    url = f"sqlite:///{tmp_path / 'stations.db'}"
+    registry = Registry.from_url(url)
+    registry.create_schema()
+    import_stations(registry, None, stations_file)
+    return {"UNIONBOT_CONFIG": "", "UNIONBOT_DATABASE_URL": url}
 
 
 def test_render_poster_size_and_qr(tmp_path: Path) -> None:
@@ -121,21 +133,21 @@ def test_a_latin_only_font_is_refused() -> None:
         find_cjk_font(dejavu)
 
 
-def test_cli_local_codes(tmp_path: Path, stations_file: Path) -> None:
+def test_cli_local_codes(tmp_path: Path, stations_file: Path, env: dict[str, str]) -> None:
     out = tmp_path / "posters"
     result = CliRunner().invoke(main, ["qr", "--all", "--out", str(out), "--stations", str(stations_file)],
-                                env={"UNIONBOT_CONFIG": ""})
+                                env=env)
     assert result.exit_code == 0, result.output
     assert "local codes" in result.output
     assert "[1/2] ST001" in result.output and "[2/2] ST002" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["ST001.png", "ST002.png"]
 
 
-def test_cli_unknown_station_exits_1(tmp_path: Path, stations_file: Path) -> None:
+def test_cli_unknown_station_exits_1(tmp_path: Path, stations_file: Path, env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["qr", "ST999", "--out", str(tmp_path), "--stations", str(stations_file)],
-                                env={"UNIONBOT_CONFIG": ""})
+                                env=env)
     assert result.exit_code == 1
-    assert "unknown station code 'ST999'" in result.output
+    assert "驿站名录里没有编号 ST999" in result.output
     assert not list(tmp_path.glob("*.png"))
 
 
@@ -160,9 +172,17 @@ def fake() -> Iterator[FakeWechatApi]:
 
 
 def wechat_config(tmp_path: Path, fake: FakeWechatApi) -> Path:
-    return write_config(tmp_path, "unionbot.toml", service={"union_name": "青溪县总工会"},
-                        wechat={"app_id": fake.app_id, "app_secret": fake.app_secret, "api_base": fake.base_url,
-                                "api_timeout": 5})
+    config = tmp_path / "unionbot.toml"
+    url = f"sqlite:///{tmp_path / 'wechat.db'}"
+    registry = Registry.from_url(url)
+    registry.create_schema()
+    import_stations(registry, None, tmp_path / "stations.yaml")
+    config.write_text(
+        f'[database]\nurl = "{url}"\n\n[wechat]\napp_id = "{fake.app_id}"\napp_secret = "{fake.app_secret}"\napi_base = "{fake.base_url}"\n'
+        f'api_timeout = 5\n\n[store]\nurl = "memory://{tmp_path.name}"\n\n[service]\nunion_name = "青溪县总工会"\n',
+        encoding="utf-8",
+    )
+    return config
 
 
 def test_cli_wechat_mode_uses_the_api_url(tmp_path: Path, stations_file: Path, fake: FakeWechatApi) -> None:

@@ -1,4 +1,4 @@
-"""附近驿站: ask for a location, then list the nearest stations."""
+"""附近驿站: the list with how to send a location, then the nearest stations."""
 
 from __future__ import annotations
 
@@ -72,10 +72,11 @@ def test_location_without_coordinates() -> None:
 
 
 @pytest.mark.parametrize("word", ["驿站", "附近驿站", "最近的驿站", "附近的驿站？"])
-def test_asking_for_stations_asks_for_the_location(word: str) -> None:
-    outcome = stations.handle({"suggestions": [1]}, text(word), Context())
+def test_asking_for_stations_lists_them_and_asks_for_the_location(word: str) -> None:
+    outcome = stations.handle({"suggestions": [1]}, text(word), Context(stations=FakeStations(STATIONS)))
     assert outcome is not None
-    assert outcome.state == {"suggestions": [1]}
+    assert outcome.state == {"suggestions": [1], "awaiting_location": True}
+    assert "城关职工驿站" in outcome.replies[0] and "远处驿站" in outcome.replies[0]
     assert "“+”" in outcome.replies[0] and "“位置”" in outcome.replies[0]
 
 

@@ -3,26 +3,42 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bot.cli.options import pass_config
 from bot.config import Config
+from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationsError, load_stations
 from bot.stations.posters import FONT_ENV, PosterError, find_cjk_font, local_payload, render_poster, scene_for
 
 LOCAL_NOTE = "本地测试码：仅供 unionbot chat 模拟器使用，微信扫码无效"
 
 
-def load_station_list(path: Path) -> list[tuple[str, str]]:
-    """(code, name) of every station in the stations file, checked by :func:`bot.stations.directory.load_stations`."""
+def load_station_list(path: Path) -> list[dict[str, Any]]:
+    """Every station in the stations file, checked by :func:`bot.stations.directory.load_stations`."""
     try:
         stations = load_stations(path)
     except StationsError as exc:
         for line in exc.errors:
             click.echo(line, err=True)
         raise click.ClickException(f"{path}: {len(exc.errors)} problem(s); no posters written") from None
-    return [(str(s["code"]), str(s["name"])) for s in stations]
+    return stations
+
+
+def refuse_unregistered(config: Config, codes: list[str]) -> None:
+    """Stop unless every code is an active station in the database: a scan of a code the database
+    does not know joins without crediting any station."""
+    try:
+        registry = Registry.from_config(config)
+        missing = [c for c in codes if not (registry.station(c) or {}).get("active")]
+    except RegistryUnavailable as exc:
+        raise click.ClickException(f"数据库打不开，无法确认驿站编号，没有生成海报：{exc}") from None
+    if missing:
+        raise click.ClickException(
+            f"驿站编号 {', '.join(missing)} 不在数据库里（或已停用），用它扫码入会不会记到驿站名下，没有生成海报。"
+            "请先运行 `unionbot stations import` 导入驿站名录，再生成海报。")
 
 
 @click.command("qr")
@@ -48,14 +64,15 @@ def qr(config: Config, code: str | None, all_stations: bool, out_dir: str, stati
     path = Path(stations_file) if stations_file else Path(config.knowledge.dir) / "stations.yaml"
     stations = load_station_list(path)
     if code:
-        chosen = [s for s in stations if s[0] == code]
+        chosen = [s for s in stations if s["code"] == code]
         if not chosen:
-            known = ", ".join(c for c, _ in stations[:10]) + (" …" if len(stations) > 10 else "")
-            raise click.ClickException(f"unknown station code {code!r} (known: {known or 'none'})")
+            known = ", ".join(s["code"] for s in stations[:10]) + (" …" if len(stations) > 10 else "")
+            raise click.ClickException(f"驿站名录里没有编号 {code}（已有：{known or '无'}），没有生成海报。")
     else:
         chosen = stations
         if not chosen:
-            raise click.ClickException(f"{path}: no stations")
+            raise click.ClickException(f"{path}：名录里没有驿站")
+    refuse_unregistered(config, [s["code"] for s in chosen])
 
     try:
         font = find_cjk_font(font_file)
@@ -63,11 +80,13 @@ def qr(config: Config, code: str | None, all_stations: bool, out_dir: str, stati
         raise click.ClickException(str(exc)) from None
     payload_for = _payloads(config)
     out = Path(out_dir)
-    for n, (c, name) in enumerate(chosen, 1):
+    for n, station in enumerate(chosen, 1):
+        c, name = station["code"], station["name"]
         payload, note = payload_for(c)
         target = out / f"{c}.png"
         try:
-            render_poster(config.service.union_name, name, c, payload, target, note=note, font=font)
+            render_poster(config.service.union_name, name, c, payload, target, hours=station["hours"],
+                          hotline=config.service.hotline, note=note, font=font)
         except PosterError as exc:
             raise click.ClickException(str(exc)) from None
         prefix = f"[{n}/{len(chosen)}] " if len(chosen) > 1 else ""

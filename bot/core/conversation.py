@@ -80,9 +80,11 @@ class MemberDirectory(Protocol):
 
 
 class StationFinder(Protocol):
-    """Read-only view of stations: by code and nearest to a point."""
+    """Read-only view of stations: by code, all active ones, and nearest to a point."""
 
     def station(self, code: str) -> Mapping[str, Any] | None: ...
+
+    def all(self) -> list[Mapping[str, Any]]: ...
 
     def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]: ...
 
@@ -99,6 +101,8 @@ class Context:
     """Returns the current FAQ matcher (hot-reloaded); None when no knowledge is loaded."""
     members: MemberDirectory | None = None
     stations: StationFinder | None = None
+    station_radius_km: float = 50.0
+    """A location farther than this from every station is outside the county: no list of far stations."""
 
 
 Handler = Callable[[State, Incoming, Context], Outcome | None]

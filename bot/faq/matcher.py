@@ -35,6 +35,7 @@ from rapidfuzz import fuzz
 
 from bot.faq import semantic as sem_mod
 from bot.faq.decision import answer_probability, decision_features
+from bot.faq import offtopic
 from bot.faq.index import TYPE_PREFIX, TermIndex
 from bot.faq.knowledge import Knowledge
 from bot.faq.params import Params
@@ -242,7 +243,12 @@ class Matcher:
         confident = a.rule if p.decision == "rule" else comp["p_answer"] >= threshold
         if a.exact or confident and not self.scope.vetoed(prepared, chosen):
             return "answer", scored, 1
-        return "suggest", scored, self._offered(scored)
+        offered = self._offered(scored)
+        # 交警电话, 爱奇艺会员: the listed entries share only a word that another word makes
+        # something else (bot/faq/offtopic.py): an honest "not found", not a list
+        if offtopic.only_modified_words(self.index, prepared, [i for _, i, _ in scored[:offered]]):
+            return "none", scored, 0
+        return "suggest", scored, offered
 
     def decision_model(self) -> tuple[tuple[float, ...], float, float]:
         """(weights, bias, threshold) of the answer decision in force: the semantic model with the

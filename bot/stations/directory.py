@@ -214,6 +214,27 @@ def rebuild_geo_index(registry: Registry, store: Store) -> int:
     return len(points)
 
 
+def valid_point(latitude: float | None, longitude: float | None) -> bool:
+    """A real place on Earth: both coordinates finite and in range (WeChat's own or a forged message
+    may carry inf, nan or 91/181, which would crash or mislead the distance measures)."""
+    return (latitude is not None and longitude is not None and math.isfinite(latitude)
+            and math.isfinite(longitude) and abs(latitude) <= 90.0 and abs(longitude) <= 180.0)
+
+
+_COUNTY_RE = re.compile(r"^[\u4e00-\u9fff]{0,8}?[省市县]")
+_TOWN_RE = re.compile(r"[\u4e00-\u9fff]{2,6}?(?:镇|乡|街道|新区|开发区)")
+
+
+def town_of(address: str) -> str:
+    """The town (镇, 乡, 街道, 新区 …) an address starts with once the county is left out, or ''.
+
+    青溪县溪口镇溪口街25号 → 溪口镇. Every address in stations.yaml names its town, so a town
+    needs no field of its own.
+    """
+    m = _TOWN_RE.match(_COUNTY_RE.sub("", address, count=1))
+    return m.group(0) if m else ""
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine) on the same sphere Redis uses."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -238,8 +259,16 @@ class StationDirectory:
         """The station with this code (``active`` tells whether it still operates), or None."""
         return self.registry.station(code.strip()) if code and code.strip() else None
 
+    def all(self) -> list[dict[str, Any]]:
+        """The active stations, by code (the list workers page through)."""
+        return sorted(self.registry.stations(active_only=True), key=lambda s: s["code"])
+
     def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[dict[str, Any]]:
-        hits = self._from_index(latitude, longitude, count) if self.store is not None else None
+        """Up to ``count`` active stations nearest to the point (none for a point that is not one)."""
+        if not valid_point(latitude, longitude):
+            return []
+        indexed = self.store is not None and abs(latitude) <= MAX_GEO_LATITUDE
+        hits = self._from_index(latitude, longitude, count) if indexed else None
         if hits is None:
             return self._by_scan(latitude, longitude, count)
         by_code = {s["code"]: s for s in self.registry.stations(codes=[code for code, _ in hits])}

@@ -1,5 +1,6 @@
-"""Printable station posters: union name, station name, one line of instructions, the QR code and
-the station code, as a PNG of A5 at 300 dpi (1748 x 2480 px).
+"""Printable station posters: union name, station name, one line of instructions, what a worker wants
+to know before scanning (joining is free, takes about two minutes, needs the ID number), the QR code,
+the station code, its opening hours and the hotline, as a PNG of A5 at 300 dpi (1748 x 2480 px).
 
 The QR payload is decided by the caller (``unionbot qr``): the URL of a permanent WeChat parametric
 QR code (scene ``join:<code>``) when the app's credentials are configured, else the local payload
@@ -24,6 +25,7 @@ import importlib
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +45,11 @@ INK = (34, 34, 34)
 GREY = (110, 110, 110)
 WHITE = (255, 255, 255)
 
+JOIN_FACTS = "入会免费 · 手机上约两分钟 · 请备好身份证号"
+"""What a worker wants to know before scanning."""
+BREAK_BEFORE = ("驿站", "服务站", "服务中心", "中心", "之家", "广场", "职工", "爱心", "户外", "骑手", "快递",
+                "外卖", "司机", "环卫", "物流", "劳动者")
+"""Words station names are made of: a line may break before one (外卖骑手|之家), not inside it."""
 FONT_HELP = (
     "no font that can draw Chinese was found: install one with `pip install noto-cjk-sans-otc` "
     "(a unionbot dependency) or `apt-get install fonts-noto-cjk`, or pass --font FILE "
@@ -188,8 +195,18 @@ def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> bytes:
 
 # -- layout ---------------------------------------------------------------------------------------
 
+def footer_lines(station_code: str, hours: str, hotline: str) -> list[str]:
+    """The lines under the QR code: the code (staff tell posters apart by it), hours, the hotline."""
+    lines = [f"站点编号  {station_code}"]
+    if hours:
+        lines.append(f"驿站开放：{hours}")
+    lines.append(f"职工服务热线 {hotline}")
+    return lines
+
+
 def render_poster(union_name: str, station_name: str, station_code: str, qr_payload: str,
                   out_path: str | os.PathLike[str], *, instructions: str = "微信扫一扫 · 加入工会",
+                  hours: str = "", hotline: str = "12351",
                   note: str | None = None, font: FontSpec | str | None = None) -> Poster:
     """Write one station poster to ``out_path`` (PNG, 300 dpi); ``note`` adds a red line at the foot."""
     spec = font if isinstance(font, FontSpec) else find_cjk_font(font)
@@ -207,13 +224,15 @@ def render_poster(union_name: str, station_name: str, station_code: str, qr_payl
     y = _text_block(draw, station_name, spec, 104, inner, max_lines=2, top=y, fill=INK, bold=True)
     y += 50
     y = _text_block(draw, instructions, spec, 78, inner, max_lines=1, top=y, fill=RED)
-    y += 70
+    y += 20
+    y = _text_block(draw, JOIN_FACTS, spec, 56, inner, max_lines=1, top=y, fill=INK)
+    y += 50
 
     # The QR code, drawn module by module (crisp edges when printed).
     qr = segno.make(qr_payload, error="m", micro=False)
     border = 4
     modules = qr.symbol_size(scale=1, border=border)[0]
-    footer = 420
+    footer = 500
     size_limit = min(inner, HEIGHT - y - footer)
     module_px = max(1, size_limit // modules)
     side = modules * module_px
@@ -225,10 +244,10 @@ def render_poster(union_name: str, station_name: str, station_code: str, qr_payl
                 draw.rectangle((x0, y0, x0 + module_px - 1, y0 + module_px - 1), fill=(0, 0, 0))
     y = top + side + 30
 
-    # The station code, in text, so staff can tell posters apart.
-    y = _text_block(draw, f"站点编号  {station_code}", spec, 64, inner, max_lines=1, top=y, fill=GREY)
+    for line in footer_lines(station_code, hours, hotline):
+        y = _text_block(draw, line, spec, 52, inner, max_lines=1, top=y, fill=GREY)
     if note:
-        y += 40
+        y += 20
         _text_block(draw, note, spec, 50, inner, max_lines=2, top=y, fill=RED)
 
     out = Path(out_path)
@@ -265,25 +284,55 @@ def _text_block(draw: ImageDraw.ImageDraw, text: str, spec: FontSpec, size: int,
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, max_width: int,
           stroke: int) -> list[str]:
-    """Greedy wrap by character (Chinese has no spaces), preferring a break at a space or before
-    an opening bracket."""
+    return wrap_text(text, lambda line: draw.textlength(line, font=font) + 2 * stroke <= max_width)
+
+
+def wrap_text(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """Lines of ``text`` that each ``fits``, broken where a reader expects (Chinese has no spaces).
+
+    Each line is as long as fits, then backs off to the best break in its second half: at a space,
+    around brackets or after a comma first, then between Chinese and latin or digits, then before a
+    word of :data:`BREAK_BEFORE` (外卖骑手|之家, never 外卖骑|手), else between any two Chinese
+    characters. Latin and digit runs (ST001, 24小时) are never split, and no line is a single
+    character.
+    """
+    text = " ".join(text.split())
     lines: list[str] = []
-    current = ""
-    for ch in text.strip():
-        trial = current + ch
-        if current and draw.textlength(trial, font=font) + 2 * stroke > max_width:
-            space, paren = current.rfind(" "), max(current.rfind("（"), current.rfind("("))
-            if space > 0 and space >= paren:
-                lines.append(current[:space])
-                current = current[space + 1:] + ch
-            elif paren > 0:
-                lines.append(current[:paren])
-                current = current[paren:] + ch
-            else:
-                lines.append(current)
-                current = ch
-        else:
-            current = trial
-    if current:
-        lines.append(current)
-    return lines or [""]
+    start = 0
+    while start < len(text):
+        end = start + 1
+        while end < len(text) and fits(text[start:end + 1]):
+            end += 1
+        if end >= len(text):
+            lines.append(text[start:].strip())
+            break
+        cut = _best_break(text, start, end)
+        lines.append(text[start:cut].strip())
+        start = cut
+    return [line for line in lines if line] or [""]
+
+
+def _break_rank(text: str, i: int) -> int:
+    """How good a break between text[i - 1] and text[i] is: 4 best … 1 acceptable, 0 never."""
+    before, after = text[i - 1], text[i]
+    if before.isascii() and after.isascii() and before.isalnum() and after.isalnum():
+        return 0
+    if before == " " or after == " " or after in "（(" or before in "）)，,、；;":
+        return 4
+    if before.isascii() != after.isascii():
+        return 3
+    if after in "）)，,、；;。":
+        return 0
+    return 2 if text.startswith(BREAK_BEFORE, i) else 1
+
+
+def _best_break(text: str, start: int, end: int) -> int:
+    """Where to end the line text[start:end] (which fits; text[end] does not): the best-ranked
+    break in its second half (else anywhere) that leaves at least two characters on either side."""
+    for low in (start + max(2, (end - start) // 2), start + 2):  # the second half, else anywhere
+        options = [(rank, i) for i in range(low, end + 1)
+                   if len(text) - i >= 2 and (rank := _break_rank(text, i)) > 0]
+        if options:
+            return max(options)[1]
+    # a latin run longer than a line, or a tail of one character: cut where it fits
+    return end - 1 if len(text) - end == 1 and end - start > 2 else end

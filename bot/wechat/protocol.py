@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -149,14 +150,14 @@ def parse(xml: str) -> Incoming:
         if kind == "voice":
             return Incoming(kind="voice", text=_str(message.recognition).strip(), **common)
         if kind == "location":
-            return Incoming(kind="location", latitude=_float(message.location_x),
-                            longitude=_float(message.location_y), label=_str(message.label), **common)
+            return Incoming(kind="location", latitude=_float(message.location_x, 90.0),
+                            longitude=_float(message.location_y, 180.0), label=_str(message.label), **common)
         if kind == "event":
             event = _EVENT_ALIASES.get(message.event, message.event)
             key = _str(getattr(message, "scene_id", None) or getattr(message, "key", None))
             if event == "location":
-                return Incoming(kind="event", event=event, latitude=_float(message.latitude),
-                                longitude=_float(message.longitude), **common)
+                return Incoming(kind="event", event=event, latitude=_float(message.latitude, 90.0),
+                                longitude=_float(message.longitude, 180.0), **common)
             return Incoming(kind="event", event=event, event_key=key.removeprefix("qrscene_"), **common)
         if kind in ("image", "video", "shortvideo", "link"):
             return Incoming(kind=kind, text=_str(getattr(message, "title", None)), **common)
@@ -230,8 +231,11 @@ def _int(value: object) -> int:
         return 0
 
 
-def _float(value: object) -> float | None:
+def _float(value: object, limit: float) -> float | None:
+    """A coordinate, or None when it is missing, not a number, not finite (inf, nan) or beyond
+    ±``limit``: handlers then ask for the location again instead of measuring from nowhere."""
     try:
-        return float(str(value).strip()) if value not in (None, "") else None
+        number = float(str(value).strip()) if value not in (None, "") else None
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) and abs(number) <= limit else None

@@ -26,6 +26,9 @@ class FakeStations:
     def station(self, code: str) -> Mapping[str, Any] | None:
         return next((s for s in self.stations if s["code"] == code), None)
 
+    def all(self) -> list[Mapping[str, Any]]:
+        return self.stations
+
     def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
         self.calls.append((latitude, longitude, count))
         return self.stations[:count]
