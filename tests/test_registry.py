@@ -12,15 +12,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bot.registry.repository import (
-    Base,
-    InvalidTransition,
-    Member,
-    MemberNotFound,
-    Registry,
-    RegistryUnavailable,
-    SignupEvent,
-)
+from bot.registry.models import Base, Member, SignupEvent
+from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryUnavailable
 from bot.signup import privacy
 from bot.signup.privacy import IdCipher, KeyConfigError, UndecryptableError, generate_key, normalize_id_number
 

@@ -8,7 +8,8 @@ import click
 
 from bot.cli import config_option, load
 from bot.config import Config
-from bot.registry.repository import Registry, RegistryError, alembic_config
+from bot.registry.models import alembic_config
+from bot.registry.repository import Registry, RegistryError
 from bot.signup.privacy import KeyConfigError
 
 
