@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 from bot.faq.matcher import normalize
 
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
@@ -59,7 +59,10 @@ def greeting(ctx: Context) -> str:
 
 def human(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if message.is_text_like and command_word(message.text) in HUMAN_WORDS:
-        return Outcome(state=state, replies=(human_text(ctx),), transfer_to_human=True)
+        effects = (Effect("count_question", {"outcome": "human", "at": ctx.now, "user": message.user,
+                                             "text": message.text or ""}),
+                   Effect("human_requested", {"user": message.user, "at": ctx.now}))
+        return Outcome(state=state, replies=(human_text(ctx),), effects=effects, transfer_to_human=True)
     return None
 
 

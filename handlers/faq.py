@@ -67,6 +67,13 @@ def expire_suggestions(before: State, outcome: Outcome) -> Outcome:
                    effects=outcome.effects + _not_picked(before))
 
 
+def _counted(outcome: str, message: Incoming, ctx: Context) -> Effect:
+    """A question for the daily statistics (answered, list, not_found; 人工 counts in commands),
+    also kept masked for 48 h in case the worker then asks for a person."""
+    return Effect("count_question", {"outcome": outcome, "at": ctx.now, "user": message.user,
+                                     "text": message.text or ""})
+
+
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if not message.is_text_like or ctx.faq is None:
         return None
@@ -74,7 +81,8 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     matcher = ctx.faq()
     if matcher is None:  # no knowledge could be loaded yet (logged): say so, and keep the question
         return Outcome(state=state, replies=(unavailable_text(ctx),),
-                       effects=(Effect("record_unanswered", {"question": text, "outcome": "none"}),))
+                       effects=(Effect("record_unanswered", {"question": text, "outcome": "none"}),
+                                _counted("not_found", message, ctx)))
     effects: list[Effect] = []
     suggestions = state.get("suggestions") or []
     if suggestions:
@@ -95,11 +103,13 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     result = matcher.match(text)
     if result.outcome == "answer" and result.candidates:
         entry = matcher.knowledge.by_id[result.candidates[0].entry_id]
-        return Outcome(state=state, replies=(entry.answer,), effects=tuple(effects))
+        return Outcome(state=state, replies=(entry.answer,), effects=(*effects, _counted("answered", message, ctx)))
     if result.outcome == "suggest" and result.candidates:
         ids = [c.entry_id for c in result.candidates[:3]]
         questions = [c.question for c in result.candidates[:3]]
         new_state = dict(state, suggestions=ids, suggested_for=text)
-        return Outcome(state=new_state, replies=(suggestion_text(questions),), effects=tuple(effects))
+        return Outcome(state=new_state, replies=(suggestion_text(questions),),
+                       effects=(*effects, _counted("list", message, ctx)))
     effects.append(Effect("record_unanswered", {"question": text, "outcome": "none"}))
+    effects.append(_counted("not_found", message, ctx))
     return Outcome(state=state, replies=(none_text(ctx),), effects=tuple(effects))

@@ -29,12 +29,13 @@ MEMBER_WORDS = frozenset(
 MENU_KEYS = frozenset({"MEMBER", "MY_MEMBER", "MEMBER_CARD"})
 """Menu click keys that open the card (the menu itself is configured elsewhere)."""
 
-STATUS_ZH = {"pending": "待审核", "approved": "已通过", "rejected": "未通过"}
+STATUS_ZH = {"pending": "待审核", "approved": "已通过", "rejected": "未通过", "withdrawn": "已退会"}
 
 NEXT_STEPS = {
     "pending": "接下来：工作人员会审核您的申请，有结果会通知您。随时回复“我的会员”查看进度。",
     "approved": "您已是工会会员，可以享受会员服务和驿站服务。有问题随时回复“人工”。",
     "rejected": "信息有误的，改正后回复“入会”重新提交；有疑问请回复“人工”联系工作人员。",
+    "withdrawn": "如需重新入会，回复“入会”重新申请；有疑问请回复“人工”联系工作人员。",
 }
 
 
@@ -54,7 +55,7 @@ def member_card(member: Mapping[str, Any]) -> str:
         lines.append(f"姓名：{name}")
     if station:
         lines.append(f"驿站：{station}")
-    if status_key == "rejected" and reason:
+    if status_key != "approved" and reason:  # why it was rejected, withdrawn or sent back for review
         lines.append(f"状态：{status_zh}（原因：{reason}）")
     else:
         lines.append(f"状态：{status_zh}")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.conversation import Effect, Incoming, Outcome
 from bot.registry.repository import RegistryUnavailable
+from bot.storage import stats
 from bot.storage.store import Store, StoreUnavailable
 from handlers import join
 
@@ -27,6 +28,17 @@ Runner = Callable[["Services", Incoming, Outcome, Effect], Outcome]
 
 def _record_unanswered(store: Store, effect: Effect) -> None:
     store.record_unanswered(str(effect.data.get("question", "")), str(effect.data.get("outcome", "none")))
+
+
+def _count_question(store: Store, effect: Effect) -> None:
+    at, user, text = float(effect.data.get("at", 0)), str(effect.data.get("user", "")), str(effect.data.get("text", ""))
+    stats.count_question(store, str(effect.data.get("outcome", "")), at)
+    if user and text.strip():
+        stats.remember_message(store, user, text, at)
+
+
+def _human_requested(store: Store, effect: Effect) -> None:
+    stats.record_human_request(store, str(effect.data.get("user", "")), float(effect.data.get("at", 0)))
 
 
 def _register_member(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
@@ -50,6 +62,8 @@ RUNNERS: dict[str, Runner] = {
 
 STORE_WRITES: dict[str, Callable[[Store, Effect], None]] = {
     "record_unanswered": _record_unanswered,
+    "count_question": _count_question,
+    "human_requested": _human_requested,
 }
 """Effects that are only a few Redis writes: they ride along with the turn's last round trip."""
 

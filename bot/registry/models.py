@@ -17,7 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-STATUSES = ("pending", "approved", "rejected")
+STATUSES = ("pending", "approved", "rejected", "withdrawn", "erased")
+"""``withdrawn``: left the union (退会); ``erased``: personal data deleted on request (an anonymised
+row and the audit trail remain)."""
+STATUS_LABELS = {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过", "withdrawn": "已退会",
+                 "erased": "已删除个人信息"}
+GENDER_LABELS = {"male": "男", "female": "女"}
+ROLES = ("admin", "reviewer", "editor")
+"""Staff roles in the console: admin (everything), reviewer (applications and members), editor
+(stations and read-only pages)."""
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 UTC = dt.UTC
 
@@ -77,7 +85,8 @@ class Member(Base):
     """One worker's membership application and, once approved, membership."""
 
     __tablename__ = "members"
-    __table_args__ = (sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),)
+    __table_args__ = (sa.CheckConstraint(
+        "status IN ('pending', 'approved', 'rejected', 'withdrawn', 'erased')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
@@ -112,6 +121,34 @@ class SignupEvent(Base):
     detail: Mapped[str] = mapped_column(sa.Text, default="")
     """Free text for people; never plain personal data."""
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class StaffUser(Base):
+    """A console account. Only a password hash is kept (werkzeug's scrypt)."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (sa.CheckConstraint("role IN ('admin', 'reviewer', 'editor')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.Text)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class StaffEvent(Base):
+    """Audit trail of console actions that concern no single member: logins, exports, imports."""
+
+    __tablename__ = "staff_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    """Free text for people; never plain personal data."""
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 # -- engine and migrations ----------------------------------------------------------------------

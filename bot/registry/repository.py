@@ -232,7 +232,7 @@ class Registry:
                         sa.or_(Member.openid == app["openid"], Member.id_hash.in_(hashes))).with_for_update()).all()
                     existing = next((m for m in found if m.openid == app["openid"]), None)
                     others = [m for m in found if m.openid != app["openid"]]
-                    resubmitting = existing is not None and existing.status == "rejected"
+                    resubmitting = existing is not None and existing.status in ("rejected", "withdrawn")
                     if existing is not None and not resubmitting:
                         return RegisterResult(self._to_dict(s, existing), created=False)
                     if others:
@@ -262,7 +262,7 @@ class Registry:
         raise RegistryError("registration kept colliding with concurrent writes; try again")
 
     def _resubmit(self, s: Session, member: Member, app: Mapping[str, Any], id_hash: str, actor: str) -> dict[str, Any]:
-        """A rejected applicant applies again: corrected answers, back to pending, same number."""
+        """A rejected (or withdrawn) applicant applies again: corrected answers, back to pending, same number."""
         now = self._now()
         member.name, member.phone = app["name"], app["phone"]
         member.id_cipher, member.id_hash = self.cipher.encrypt(app["id_number"]), id_hash

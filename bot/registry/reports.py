@@ -1,0 +1,53 @@
+"""Signup figures for the console's statistics: counts per local day or week, by one dimension."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.registry.models import Member, Station
+from bot.registry.repository import Registry
+
+DIMENSIONS = ("status", "station", "occupation")
+
+
+def signups(registry: Registry, days: int = 30, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """One row per application made in the last ``days`` local days: day, status, station, occupation."""
+    today = today or registry._now().astimezone(registry.tz).date()
+    start = today - dt.timedelta(days=days - 1)
+    with registry._session() as s:
+        rows = s.execute(
+            sa.select(Member.created_at, Member.status, Member.station_code, Station.name, Member.occupation)
+            .outerjoin(Station, Station.code == Member.station_code)
+            .where(Member.created_at >= registry._as_instant(start))
+        ).all()
+    return [{"day": at.astimezone(registry.tz).date(), "status": status,
+             "station": name or code or "", "occupation": occupation or ""}
+            for at, status, code, name, occupation in rows]
+
+
+def counts(rows: list[dict[str, Any]], dimension: str, period: str = "day"
+           ) -> tuple[list[dt.date], list[str], dict[tuple[dt.date, str], int]]:
+    """(periods, values, count per (period, value)); a week is named by its Monday."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}")
+    table: Counter[tuple[dt.date, str]] = Counter()
+    for row in rows:
+        day = row["day"] if period == "day" else row["day"] - dt.timedelta(days=row["day"].weekday())
+        table[(day, row[dimension])] += 1
+    periods = sorted({p for p, _ in table})
+    values = sorted({v for _, v in table})
+    return periods, values, dict(table)
+
+
+def per_station(registry: Registry) -> dict[str, Counter[str]]:
+    """Applications per station code, by status (all time)."""
+    out: dict[str, Counter[str]] = {}
+    with registry._session() as s:
+        for code, status, n in s.execute(sa.select(Member.station_code, Member.status, sa.func.count())
+                                         .group_by(Member.station_code, Member.status)):
+            out.setdefault(code or "", Counter())[status] = int(n)
+    return out
