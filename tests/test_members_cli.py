@@ -82,10 +82,10 @@ def test_db_upgrade_creates_and_then_keeps_the_schema(make_config: Callable[...,
     path = make_config()
     first = run("db", "upgrade", "--config", str(path))
     assert first.exit_code == 0, first.output
-    assert "upgraded (empty) -> 0001" in first.output
+    assert "upgraded (empty) -> 0002" in first.output
     again = run("db", "upgrade", "--config", str(path))
-    assert again.exit_code == 0 and "already at revision 0001" in again.output
-    assert "0001" in run("db", "current", "--config", str(path)).output
+    assert again.exit_code == 0 and "already at revision 0002" in again.output
+    assert "0002" in run("db", "current", "--config", str(path)).output
 
 
 def test_db_upgrade_sql_prints_the_ddl(make_config: Callable[..., Path]) -> None:

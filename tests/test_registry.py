@@ -80,7 +80,7 @@ def test_migration_creates_exactly_the_models(database_url: str) -> None:
     try:
         assert reg.current_revision() is None
         reg.upgrade()
-        assert reg.current_revision() == "0001"
+        assert reg.current_revision() == "0002"
         reg.upgrade()  # a second run is a no-op
         with reg.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)

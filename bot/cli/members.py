@@ -6,7 +6,6 @@ Everything printed or exported shows names, phones and ID numbers masked, except
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import getpass
@@ -21,6 +20,8 @@ import click
 from bot.cli import config_option, load
 from bot.cli.db import open_registry
 from bot.config import Config
+from bot.registry.export import export_row, local_time, write_csv, write_xlsx
+from bot.registry.models import STATUS_LABELS
 from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
 from bot.signup.privacy import generate_key
 
@@ -29,7 +30,6 @@ Notifier = Callable[[dict[str, Any]], bool]
 returns False when WeChat refuses (48 h window closed). Raises on other failures."""
 
 
-STATUS_LABELS = {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过"}
 PROGRESS_EVERY = 1000
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -154,7 +154,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _local(iso: str, registry: Registry) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(registry.tz).strftime("%Y-%m-%d %H:%M")
+    return local_time(iso, registry.tz)
 
 
 def _since(value: str | None) -> dt.date | None:
@@ -261,29 +261,6 @@ def reject(config_path: str | None, number: str, reason: str, actor: str) -> Non
     _decide(config_path, number, "reject", actor, reason)
 
 
-EXPORT_COLUMNS = [
-    ("会员号", "number"), ("状态", "status"), ("姓名", "name"), ("性别", "gender"), ("出生日期", "birth_date"),
-    ("手机号", "phone"), ("身份证号", "id_number"), ("职业", "occupation"), ("工作单位/平台", "employer"),
-    ("驿站编号", "station_code"), ("驿站", "station_name"), ("申请时间", "created_at"), ("审核说明", "reason"),
-]
-
-
-def _export_row(m: dict[str, Any], full: bool, registry: Registry) -> list[str]:
-    values = dict(m)
-    values["status"] = STATUS_LABELS[m["status"]]
-    values["created_at"] = _local(m["created_at"], registry)
-    if not full:
-        values["name"], values["phone"], values["id_number"] = (
-            m["name_masked"], m["phone_masked"], m["id_number_masked"])
-    return [_cell(values.get(key)) for _, key in EXPORT_COLUMNS]
-
-
-def _cell(value: Any) -> str:
-    """Text for a spreadsheet cell; never a formula (a worker could type one into a form)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @members.command()
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
@@ -313,14 +290,13 @@ def export(config_path: str | None, fmt: str, status: str | None, station: str |
                 exported.append(m["number"])
                 if total >= PROGRESS_EVERY and len(exported) % PROGRESS_EVERY == 0:
                     click.echo(f"exported {len(exported)}/{total}", err=True)
-                yield _export_row(m, full, registry)
+                yield export_row(m, full, registry.tz)
 
-        headers = [label for label, _ in EXPORT_COLUMNS]
         try:
             if fmt == "csv":
-                _write_csv(out, headers, tracked(), full)
+                _write_csv(out, tracked(), full)
             else:
-                _write_xlsx(out, headers, tracked(), full)
+                _write_xlsx(out, tracked(), full)
         finally:
             if full and exported:  # whatever left the database is on record, even if writing failed
                 registry.record_export(exported, actor, f"{fmt} export to {out}")
@@ -339,29 +315,17 @@ def _private_file(path: str, full: bool, binary: bool) -> IO[Any]:
     return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
 
 
-def _write_csv(out: str, headers: list[str], rows: Iterator[list[str]], full: bool) -> None:
+def _write_csv(out: str, rows: Iterator[list[str]], full: bool) -> None:
     if out == "-":
-        stream = sys.stdout
-        writer = csv.writer(stream)
-        writer.writerow(headers)
-        writer.writerows(rows)
+        write_csv(sys.stdout, rows)
         return
     with _private_file(out, full, binary=False) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows(rows)
+        write_csv(handle, rows)
 
 
-def _write_xlsx(out: str, headers: list[str], rows: Iterator[list[str]], full: bool) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("会员")
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)  # strings stay text: ID numbers keep every digit
+def _write_xlsx(out: str, rows: Iterator[list[str]], full: bool) -> None:
     with _private_file(out, full, binary=True) as handle:
-        workbook.save(handle)
+        write_xlsx(handle, rows)
 
 
 @members.command()
