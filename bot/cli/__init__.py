@@ -65,3 +65,7 @@ main.add_command(stations)
 from bot.cli.menu import menu  # noqa: E402
 
 main.add_command(menu)
+
+from bot.cli.admin import admin  # noqa: E402
+
+main.add_command(admin)

@@ -24,6 +24,7 @@ from bot.registry.export import export_row, local_time, write_csv, write_xlsx
 from bot.registry.models import STATUS_LABELS
 from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
 from bot.signup.privacy import generate_key
+from handlers.member import decision_text
 
 Notifier = Callable[[dict[str, Any]], bool]
 """Sends the worker ``member["message"]`` (a customer-service text to ``member["openid"]``);
@@ -74,13 +75,7 @@ def _open(config_path: str | None) -> tuple[Config, Registry]:
 
 def status_message(member: dict[str, Any], config: Config) -> str:
     """The text the worker receives about the decision on their application."""
-    union = config.service.union_name
-    if member["status"] == "approved":
-        return (f"您的入会申请已审核通过，欢迎加入{union}！会员号：{member['number']}。"
-                f"回复“我的会员”可随时查看。")
-    reason = member.get("reason") or "信息不完整或不符合入会条件"
-    return (f"很抱歉，您的入会申请未通过审核。原因：{reason}。"
-            f"如有疑问请拨打{config.service.hotline}，或回复“人工”咨询。")
+    return decision_text(member, config.service.union_name, config.service.hotline)
 
 
 def notify_status_change(member: dict[str, Any], config: Config, notifier: Notifier | None = None,

@@ -9,9 +9,15 @@ import click
 from bot.cli import config_option, load
 from bot.config import Config
 from bot.stations.directory import StationsError, load_stations
-from bot.stations.posters import FONT_ENV, PosterError, find_cjk_font, local_payload, render_poster, scene_for
-
-LOCAL_NOTE = "本地测试码：仅供 unionbot chat 模拟器使用，微信扫码无效"
+from bot.stations.posters import (
+    FONT_ENV,
+    LOCAL_NOTE,
+    PosterError,
+    find_cjk_font,
+    local_payload,
+    render_poster,
+    scene_for,
+)
 
 
 def load_station_list(path: Path) -> list[tuple[str, str]]:
