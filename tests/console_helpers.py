@@ -17,7 +17,7 @@ from bot.signup.privacy import IdCipher, generate_key
 from bot.storage import stats
 from bot.storage.store import Store
 from bot.web.app import create_app
-from tests.test_registry import ID_1, ID_2, ID_3, application, make_id
+from tests.test_registry import ID_2, ID_3, application, make_id
 
 NOW = dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.UTC)  # 10:00 in the union's time zone
 PASSWORD = "correct horse 1"
