@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from flask import Flask
 from flask.testing import FlaskClient
+from test_registry import ID_2, ID_3, application, make_id
 
 from bot.config import AdminConfig, Config, DatabaseConfig, KnowledgeConfig
 from bot.registry import staff
@@ -17,7 +18,6 @@ from bot.signup.privacy import IdCipher, generate_key
 from bot.storage import stats
 from bot.storage.store import Store
 from bot.web.app import create_app
-from tests.test_registry import ID_2, ID_3, application, make_id
 
 NOW = dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.UTC)  # 10:00 in the union's time zone
 PASSWORD = "correct horse 1"
