@@ -36,7 +36,9 @@ def _act(number: str, action: Callable[[], Any], done: str) -> Any:
     try:
         action()
         flash(done)
-    except (ValueError, InvalidTransition, MemberNotFound) as exc:
+    except InvalidTransition:
+        flash("操作失败：该会员当前的状态不允许这个操作（页面可能已过期，请刷新）。", "error")
+    except (ValueError, MemberNotFound) as exc:
         flash(f"操作失败：{exc}", "error")
     return redirect(url_for("admin.member", number=number))
 
@@ -57,6 +59,8 @@ def reveal(number: str) -> Any:
 @roles("reviewer")
 def edit(number: str) -> Any:
     changes = {k: request.form[k] for k in staff.EDITABLE if k in request.form}
+    if not changes.get("phone", "").strip():
+        changes.pop("phone", None)  # the form shows it masked: empty means unchanged
     return _act(number, lambda: staff.edit(registry(), number, changes, actor(), request.form.get("reason")),
                 "已保存修改。")
 
