@@ -29,16 +29,24 @@ def signups(registry: Registry, days: int = 30, today: dt.date | None = None) ->
             for at, status, code, name, occupation in rows]
 
 
-def counts(rows: list[dict[str, Any]], dimension: str, period: str = "day"
+def counts(rows: list[dict[str, Any]], dimension: str, period: str, first: dt.date, last: dt.date
            ) -> tuple[list[dt.date], list[str], dict[tuple[dt.date, str], int]]:
-    """(periods, values, count per (period, value)); a week is named by its Monday."""
+    """(every period from ``first`` to ``last``, values, count per (period, value)); a week is
+    named by its Monday."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}")
+
+    def start(day: dt.date) -> dt.date:
+        return day if period == "day" else day - dt.timedelta(days=day.weekday())
+
     table: Counter[tuple[dt.date, str]] = Counter()
     for row in rows:
-        day = row["day"] if period == "day" else row["day"] - dt.timedelta(days=row["day"].weekday())
-        table[(day, row[dimension])] += 1
-    periods = sorted({p for p, _ in table})
+        table[(start(row["day"]), row[dimension])] += 1
+    step = dt.timedelta(days=1 if period == "day" else 7)
+    periods, current = [], start(first)
+    while current <= last:
+        periods.append(current)
+        current += step
     values = sorted({v for _, v in table})
     return periods, values, dict(table)
 

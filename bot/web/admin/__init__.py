@@ -26,6 +26,14 @@ log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
 ROLE_LABELS = {"admin": "管理员", "reviewer": "审核员", "editor": "编辑"}
+ACTION_LABELS = {
+    "consented_privacy": "同意个人信息处理", "consented_id_number": "同意处理身份证号", "submitted": "提交申请",
+    "resubmitted": "重新提交", "approved": "审核通过", "rejected": "审核不通过", "notified": "已微信通知",
+    "notify_failed": "通知未送达", "exported_full": "完整导出", "rekeyed": "更换加密密钥", "edited": "修改信息",
+    "withdrawn": "退会", "revoked": "撤销审核通过", "erased": "删除个人信息", "revealed_id_number": "查看完整身份证号",
+    "revealed_phone": "查看完整手机号",
+}
+"""The audit trail's actions as staff read them."""
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -115,6 +123,7 @@ def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def template_names() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "may": may, "STATUS_LABELS": STATUS_LABELS,
             "GENDER_LABELS": GENDER_LABELS, "ROLE_LABELS": ROLE_LABELS,
+            "ACTION_LABELS": ACTION_LABELS,
             "union_name": services().config.service.union_name}
 
 

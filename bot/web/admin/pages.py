@@ -18,7 +18,7 @@ from bot.web.admin import actor, bp, registry, roles, services
 from bot.web.admin.charts import stacked_bars
 
 BY_LABELS = {"status": "状态", "station": "驿站", "occupation": "职业"}
-PERIODS = {"day": ("按天", 30), "week": ("按周", 84)}
+PERIODS = {"day": ("按天", 30), "week": ("按周", 12 * 7)}
 
 
 def _today() -> dt.date:
@@ -26,8 +26,9 @@ def _today() -> dt.date:
 
 
 def _signup_table(period: str, by: str) -> tuple[list[str], list[list[Any]]]:
-    rows = reports.signups(registry(), days=PERIODS[period][1], today=_today())
-    periods, values, counts = reports.counts(rows, by, period)
+    today, days = _today(), PERIODS[period][1]
+    rows = reports.signups(registry(), days=days, today=today)
+    periods, values, counts = reports.counts(rows, by, period, today - dt.timedelta(days=days - 1), today)
     names = [STATUS_LABELS.get(v, v) if by == "status" else (v or "未填") for v in values]
     header = ["日期" if period == "day" else "周（周一）", *names, "合计"]
     body = [[p.isoformat(), *(counts.get((p, v), 0) for v in values), sum(counts.get((p, v), 0) for v in values)]
