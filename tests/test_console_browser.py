@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import _unavailable
 from console_helpers import PASSWORD, Console, build_console
 from werkzeug.serving import make_server
 
 from bot.storage.store import Store
-from conftest import _unavailable
 
 SHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
