@@ -21,7 +21,7 @@ from bot.cli import config_option, load
 from bot.cli.db import open_registry
 from bot.config import Config
 from bot.registry.export import export_row, local_time, write_csv, write_xlsx
-from bot.registry.models import STATUS_LABELS
+from bot.registry.models import GENDER_LABELS, STATUS_LABELS
 from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
 from bot.signup.privacy import generate_key
 from handlers.member import decision_text
@@ -86,10 +86,10 @@ def notify_status_change(member: dict[str, Any], config: Config, notifier: Notif
     written to the member's audit trail (``notified`` / ``notify_failed``) when ``registry`` is given.
     """
     if not config.wechat.app_id:
-        click.echo("note: wechat.app_id is not set, so the worker was not notified", err=True)
+        click.echo("提示：未配置 wechat.app_id，没有通知申请人", err=True)
         return False
     if notifier is None:
-        click.echo("note: no WeChat notifier is wired, so the worker was not notified", err=True)
+        click.echo("提示：没有可用的微信通知方式，没有通知申请人", err=True)
         return False
     payload = dict(member, message=status_message(member, config))
     try:
@@ -100,9 +100,9 @@ def notify_status_change(member: dict[str, Any], config: Config, notifier: Notif
     if registry is not None:
         registry.record_event(member["number"], "notified" if sent else "notify_failed", "wechat", detail)
     if sent:
-        click.echo("worker notified by WeChat message")
+        click.echo("已通过微信通知申请人")
     else:
-        click.echo(f"note: worker not notified ({detail}); they see the result under 我的会员", err=True)
+        click.echo(f"提示：没有通知到申请人（{detail}）；申请人回复“我的会员”可以看到结果", err=True)
     return sent
 
 
@@ -158,10 +158,24 @@ def _since(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-03-01", param_hint="--since") from None
+        raise click.BadParameter(f"{value!r} 不是日期，格式如 2026-03-01", param_hint="--since") from None
 
 
 # -- commands -----------------------------------------------------------------------------------
+
+
+class StatusChoice(click.Choice):
+    """A status by its English key or its Chinese label (``--status 待审核``)."""
+
+    def __init__(self) -> None:
+        super().__init__(list(STATUS_LABELS))
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        by_label = {label: key for key, label in STATUS_LABELS.items()} | {"已通过": "approved", "未通过": "rejected"}
+        return super().convert(by_label.get(value, value), param, ctx)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(STATUS_LABELS.values()) + "]"
 
 
 @click.group()
@@ -171,7 +185,7 @@ def members() -> None:
 
 @members.command("list")
 @config_option
-@click.option("--status", type=click.Choice(list(STATUS_LABELS)), help="Only this status.")
+@click.option("--status", type=StatusChoice(), help="Only this status.")
 @click.option("--station", help="Only members who joined at this station code.")
 @click.option("--since", help="Only applications from this date on (YYYY-MM-DD, local time).")
 @registry_errors
@@ -187,7 +201,7 @@ def list_(config_path: str | None, status: str | None, station: str | None, sinc
         registry.close()
     if table:
         click.echo(_table(["会员号", "状态", "姓名", "手机", "身份证号", "驿站", "申请时间"], table))
-    click.echo(f"{len(table)} member(s)", err=True)
+    click.echo(f"共 {len(table)} 人", err=True)
 
 
 @members.command()
@@ -206,14 +220,14 @@ def show(config_path: str | None, number: str) -> None:
     for label, value in (("会员号", m["number"]), ("状态", STATUS_LABELS[m["status"]]),
                          ("说明", m["reason"] or "-"), ("姓名", m["name_masked"]),
                          ("手机", m["phone_masked"]), ("身份证号", m["id_number_masked"]),
-                         ("性别", m["gender"] or "-"), ("职业", m["occupation"] or "-"),
+                         ("性别", GENDER_LABELS.get(m["gender"], m["gender"]) or "-"), ("职业", m["occupation"] or "-"),
                          ("单位/平台", m["employer"] or "-"), ("驿站", station),
                          ("申请时间", _local(m["created_at"], registry))):
         click.echo(f"{label}: {value}")
-    click.echo("audit trail:")
+    click.echo("审计记录：")
     for e in events:
         detail = f"  {e['detail']}" if e["detail"] else ""
-        click.echo(f"  {_local(e['at'], registry)}  {e['action']}  by {e['actor']}{detail}")
+        click.echo(f"  {_local(e['at'], registry)}  {e['action']}  操作人 {e['actor']}{detail}")
 
 
 def _decide(config_path: str | None, number: str, action: str, actor: str, reason: str | None) -> None:
@@ -225,7 +239,7 @@ def _decide(config_path: str | None, number: str, action: str, actor: str, reaso
             member = registry.reject(number, actor, reason or "")
         label = STATUS_LABELS[member["status"]]
         if not member["changed"]:
-            click.echo(f"{member['number']} {member['name_masked']} is already {label}; nothing changed")
+            click.echo(f"{member['number']} {member['name_masked']} 已经是{label}，没有改动")
             return
         click.echo(f"{member['number']} {member['name_masked']}: {label}"
                    + (f" ({member['reason']})" if member["reason"] else ""))
@@ -259,7 +273,7 @@ def reject(config_path: str | None, number: str, reason: str, actor: str) -> Non
 @members.command()
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-@click.option("--status", type=click.Choice(list(STATUS_LABELS)), help="Only this status.")
+@click.option("--status", type=StatusChoice(), help="Only this status.")
 @click.option("--station", help="Only members who joined at this station code.")
 @click.option("--since", help="Only applications from this date on (YYYY-MM-DD, local time).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
@@ -275,7 +289,7 @@ def export(config_path: str | None, fmt: str, status: str | None, station: str |
         since_date = _since(since)
         out = out or f"members-{dt.datetime.now(registry.tz):%Y%m%d}.{fmt}"
         if out == "-" and fmt == "xlsx":
-            raise click.UsageError("xlsx cannot go to stdout; give --out FILE")
+            raise click.UsageError("xlsx 不能输出到屏幕，请用 --out 指定文件")
         total = registry.count_members(status=status, station=station, since=since_date)
         rows = registry.iter_members(status=status, station=station, since=since_date, full=full)
         exported: list[str] = []
@@ -284,7 +298,7 @@ def export(config_path: str | None, fmt: str, status: str | None, station: str |
             for m in rows:
                 exported.append(m["number"])
                 if total >= PROGRESS_EVERY and len(exported) % PROGRESS_EVERY == 0:
-                    click.echo(f"exported {len(exported)}/{total}", err=True)
+                    click.echo(f"已导出 {len(exported)}/{total}", err=True)
                 yield export_row(m, full, registry.tz)
 
         try:
@@ -297,8 +311,8 @@ def export(config_path: str | None, fmt: str, status: str | None, station: str |
                 registry.record_export(exported, actor, f"{fmt} export to {out}")
     finally:
         registry.close()
-    what = "in full (recorded in the audit trail)" if full else "names, phones and ID numbers masked"
-    click.echo(f"exported {len(exported)} member(s) to {'stdout' if out == '-' else out}, {what}", err=True)
+    what = "完整信息（已记入审计记录）" if full else "姓名、手机号、身份证号已部分隐藏"
+    click.echo(f"已导出 {len(exported)} 人到 {'屏幕' if out == '-' else out}，{what}", err=True)
 
 
 def _private_file(path: str, full: bool, binary: bool) -> IO[Any]:

@@ -27,7 +27,7 @@ def load_station_list(path: Path) -> list[tuple[str, str]]:
     except StationsError as exc:
         for line in exc.errors:
             click.echo(line, err=True)
-        raise click.ClickException(f"{path}: {len(exc.errors)} problem(s); no posters written") from None
+        raise click.ClickException(f"{path}：有 {len(exc.errors)} 处问题，没有生成海报") from None
     return [(str(s["code"]), str(s["name"])) for s in stations]
 
 
@@ -50,7 +50,7 @@ def qr(code: str | None, all_stations: bool, out_dir: str, stations_file: str | 
     `unionbot chat` understands (/scan), and the poster says so.
     """
     if bool(code) == all_stations:
-        raise click.UsageError("give one station CODE, or --all")
+        raise click.UsageError("请给出一个驿站编号，或用 --all 生成全部")
     config = load(config_path)
     path = Path(stations_file) if stations_file else Path(config.knowledge.dir) / "stations.yaml"
     stations = load_station_list(path)
@@ -58,11 +58,11 @@ def qr(code: str | None, all_stations: bool, out_dir: str, stations_file: str | 
         chosen = [s for s in stations if s[0] == code]
         if not chosen:
             known = ", ".join(c for c, _ in stations[:10]) + (" …" if len(stations) > 10 else "")
-            raise click.ClickException(f"unknown station code {code!r} (known: {known or 'none'})")
+            raise click.ClickException(f"没有驿站编号 {code!r}（已有：{known or '无'}）")
     else:
         chosen = stations
         if not chosen:
-            raise click.ClickException(f"{path}: no stations")
+            raise click.ClickException(f"{path}：没有驿站")
 
     try:
         font = find_cjk_font(font_file)
@@ -85,8 +85,8 @@ def _payloads(config: Config):
     """A function: station code -> (QR payload, note printed on the poster or None)."""
     w = config.wechat
     if not (w.app_id and w.app_secret):
-        click.echo("note: wechat.app_id/app_secret are not configured, so these are local codes "
-                   "(unionbot:join:<code>) for `unionbot chat`; WeChat cannot scan them.", err=True)
+        click.echo("提示：未配置 wechat.app_id/app_secret，生成的是本地测试码（unionbot:join:<编号>），"
+                   "只能在 `unionbot chat` 里用，微信扫不了。", err=True)
         return lambda code: (local_payload(code), LOCAL_NOTE)
 
     from bot.storage.store import Store, StoreUnavailable
@@ -99,7 +99,7 @@ def _payloads(config: Config):
         try:
             _ticket, url = api.create_station_qr(scene_for(code))
         except (WechatApiError, StoreUnavailable) as exc:
-            raise click.ClickException(f"{code}: WeChat QR code not created: {exc}") from None
+            raise click.ClickException(f"{code}：微信二维码没有生成（{exc}）") from None
         return url, None
 
     return wechat
