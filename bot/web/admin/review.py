@@ -42,7 +42,7 @@ def notify(member: dict[str, Any]) -> str:
         return "未配置公众号接口，未发送通知；申请人回复“我的会员”可以看到结果。"
     text = decision_text(member, svc.config.service.union_name, svc.config.service.hotline)
     try:
-        sent = within_service_window(svc.store, member["openid"]) and svc.wechat.send_text(member["openid"], text)
+        sent = within_service_window(svc.store, member["openid"], svc.clock()) and svc.wechat.send_text(member["openid"], text)
         detail = "" if sent else "outside the 48 h customer-service window"
     except Exception as exc:  # the decision stands; only the message failed
         log.exception("notifying %s failed", member["number"])
