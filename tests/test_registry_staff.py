@@ -90,7 +90,7 @@ def test_edit_withdraw_revoke_are_audited_with_reasons(registry: Registry) -> No
     staff.withdraw(registry, b, "staff:rita", "本人申请退会")
     assert registry.get(b)["status"] == "withdrawn"
     trail = [(e["action"], e["actor"], e["detail"]) for e in registry.events(a) if e["actor"].startswith("staff")]
-    assert trail == [("edited", "staff:rita", "occupation: 本人更正"), ("approved", "staff:rita", ""),
+    assert trail == [("edited", "staff:rita", "修改职业：本人更正"), ("approved", "staff:rita", ""),
                      ("revoked", "staff:boss", "照片需重拍")]
     # a withdrawn worker may apply again, under the same number
     again = registry.register(application(openid="o2", id_number=ID_2, name="王五", phone="13700002222"))

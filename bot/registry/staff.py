@@ -17,8 +17,9 @@ from bot.registry.models import ROLES, Member, SignupEvent, StaffEvent, StaffUse
 from bot.registry.repository import InvalidTransition, Registry, RegistryError
 from bot.signup.privacy import mask_id_number
 
-EDITABLE = ("name", "phone", "occupation", "employer", "station_code")
-"""Member fields staff may correct; the ID number is not among them (a new application is)."""
+EDITABLE = {"name": "姓名", "phone": "手机号", "occupation": "职业", "employer": "工作单位", "station_code": "驿站"}
+"""Member fields staff may correct, with the word the audit trail uses for each; the ID number is
+not among them (a new application is)."""
 MIN_PASSWORD = 10
 ERASED = "已删除"
 
@@ -192,11 +193,11 @@ def edit(registry: Registry, number: str, changes: Mapping[str, str], actor: str
                 raise ValueError(f"{key} must not be empty")
             if getattr(member, key) != value:
                 setattr(member, key, value)
-                changed.append(key)
+                changed.append(EDITABLE[key])
         if changed:
             member.updated_at = registry._now()
             s.add(SignupEvent(member_id=member.id, action="edited", actor=actor,
-                              detail=f"{', '.join(changed)}: {why}", at=member.updated_at))
+                              detail=f"修改{'、'.join(changed)}：{why}", at=member.updated_at))
         s.flush()
         return registry._to_dict(s, member) | {"changed": bool(changed)}
 

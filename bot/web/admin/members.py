@@ -29,7 +29,7 @@ def member(number: str, revealed: dict[str, str] | None = None) -> Any:
         abort(404)
     return render_template("admin/member.html", m=m, events=reg.events(number),
                            consents=staff.consents(reg, number), revealed=revealed or {},
-                           stations=reg.stations(active_only=False), editable=staff.EDITABLE)
+                           stations=reg.stations(active_only=False))
 
 
 def _act(number: str, action: Callable[[], Any], done: str) -> Any:
