@@ -92,6 +92,20 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
+class AdminConfig:
+    enabled: bool = True
+    """Serve the staff console at /admin."""
+    secret_key: str = ""
+    """Signs the console's session cookie (UNIONBOT_ADMIN_SECRET_KEY). Empty: a random key per
+    process and a warning; sessions then end on restart and do not work across workers."""
+    secure_cookie: bool = False
+    """Send the session cookie over https only: set true whenever the console is behind https."""
+    session_hours: int = 8
+    max_failed_logins: int = 5
+    """Failed logins per user name (and 4x that per address) in 15 minutes before logins pause."""
+
+
+@dataclass(frozen=True)
 class Config:
     wechat: WechatConfig = field(default_factory=WechatConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -99,6 +113,7 @@ class Config:
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
     source: str = DEFAULTS
 
 
@@ -229,3 +244,7 @@ def _validate(config: Config) -> None:
         raise ConfigError("knowledge.match_memo: must be 0 (off) or a positive number of questions")
     if config.knowledge.reload_interval <= 0:
         raise ConfigError("knowledge.reload_interval: must be positive")
+    if config.admin.secret_key and len(config.admin.secret_key) < 32:
+        raise ConfigError("admin.secret_key: must be at least 32 characters (or empty for a random dev key)")
+    if config.admin.session_hours <= 0 or config.admin.max_failed_logins <= 0:
+        raise ConfigError("admin.session_hours and admin.max_failed_logins: must be positive")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 from bot.core.words import CANCEL_WORDS, Trigger, command_word
 from bot.faq.text import normalize
 

@@ -67,6 +67,13 @@ def expire_suggestions(before: State, outcome: Outcome) -> Outcome:
     return replace(outcome, state=_without_suggestions(outcome.state))
 
 
+def _counted(outcome: str, message: Incoming, ctx: Context) -> Effect:
+    """A question for the daily statistics (answered, list, not_found; 人工 counts in commands),
+    also kept masked for 48 h in case the worker then asks for a person."""
+    return Effect("count_question", {"outcome": outcome, "at": ctx.now, "user": message.user,
+                                     "text": message.text or ""})
+
+
 def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if not message.is_text_like or ctx.faq is None:
         return None
@@ -74,7 +81,8 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     matcher = ctx.faq()
     if matcher is None:  # no knowledge could be loaded yet (logged): say so, and keep the question
         return Outcome(state=state, replies=(unavailable_text(ctx),),
-                       effects=(Effect("record_unanswered", {"question": text, "outcome": "none"}),))
+                       effects=(Effect("record_unanswered", {"question": text, "outcome": "none"}),
+                                _counted("not_found", message, ctx)))
     suggestions = state.get("suggestions") or []
     pick = parse_pick(text)
     if suggestions and pick is not None:
@@ -91,12 +99,13 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     result = matcher.match(text)
     if result.outcome == "answer" and result.candidates:
         entry = matcher.knowledge.by_id[result.candidates[0].entry_id]
-        return Outcome(state=state, replies=(entry.answer,))
+        return Outcome(state=state, replies=(entry.answer,), effects=(_counted("answered", message, ctx),))
     if result.outcome == "suggest" and result.candidates:
         ids = [c.entry_id for c in result.candidates[:3]]
         questions = [c.question for c in result.candidates[:3]]
         new_state = dict(state, suggestions=ids, suggested_for=text)
         listed = Effect("record_unanswered", {"question": text, "outcome": "suggest"})
-        return Outcome(state=new_state, replies=(suggestion_text(questions),), effects=(listed,))
+        return Outcome(state=new_state, replies=(suggestion_text(questions),),
+                       effects=(listed, _counted("list", message, ctx)))
     missed = Effect("record_unanswered", {"question": text, "outcome": "none"})
-    return Outcome(state=state, replies=(none_text(ctx),), effects=(missed,))
+    return Outcome(state=state, replies=(none_text(ctx),), effects=(missed, _counted("not_found", message, ctx)))

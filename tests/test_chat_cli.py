@@ -45,6 +45,6 @@ def test_chat_gaps_lists_what_this_bot_could_not_answer(tmp_path: Path) -> None:
     script = "/gaps\n怎么入会\n股票怎么买\n股票怎么买\n谢谢\n/gaps\n/quit\n"
     result = CliRunner().invoke(main, ["chat", "--config", str(config)], input=script)
     assert result.exit_code == 0, result.output
-    _, after = result.output.split("no unanswered questions recorded", 1)  # the first /gaps: nothing yet
+    _, after = result.output.split("没有记录到没答上来的问题", 1)  # the first /gaps: nothing yet
     # one group: asked twice, no answer; the answered question and the thanks are no gaps
-    assert re.findall(r"(\d+)  (\S+)  \[(\w+)\]", after) == [("2", "股票怎么买", "none")]
+    assert re.findall(r"(\d+)  (\S+)  \[(\w+)\]", after) == [("2", "股票怎么买", "没找到")]

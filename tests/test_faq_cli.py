@@ -35,7 +35,7 @@ def knowledge(tmp_path: Path, text: str = FAQ) -> Path:
 def test_check_exit_codes(tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(main, ["faq", "check", str(knowledge(tmp_path))])
-    assert ok.exit_code == 0 and "2 entries" in ok.output
+    assert ok.exit_code == 0 and "2 条问答" in ok.output
     bad = tmp_path / "bad"
     (bad / "faq").mkdir(parents=True)
     (bad / "faq" / "x.yaml").write_text("topic: x\nentries:\n  - id: A B\n    question: q\n    answer: a\n")

@@ -44,7 +44,8 @@ def ctx(matcher=None) -> Context:
 
 def test_answer() -> None:
     out = handle({}, text("直接"), ctx())
-    assert out.replies == ("答案2",) and out.effects == ()
+    assert out.replies == ("答案2",)
+    assert out.effects == (Effect("count_question", {"outcome": "answered", "at": 0.0, "user": "u1", "text": "直接"}),)
 
 
 def test_voice_recognition_is_matched() -> None:
@@ -63,7 +64,8 @@ def test_no_knowledge_loaded_says_so_and_keeps_the_question() -> None:
     menu's "ask me anything", but an honest reply with the way to a person, and a gap record."""
     out = handle({}, text("会费怎么交"), Context(hotline="12351", faq=lambda: None))
     assert "暂时" in out.replies[0] and "人工" in out.replies[0] and "12351" in out.replies[0]
-    assert out.effects == (Effect("record_unanswered", {"question": "会费怎么交", "outcome": "none"}),)
+    assert out.effects[0] == Effect("record_unanswered", {"question": "会费怎么交", "outcome": "none"})
+    assert [(e.kind, e.data["outcome"]) for e in out.effects[1:]] == [("count_question", "not_found")]
 
 
 def test_suggest_then_pick() -> None:
@@ -105,7 +107,8 @@ def test_out_of_range_number_says_which_are_valid_and_keeps_the_list() -> None:
 def test_none_is_honest_and_recorded() -> None:
     out = handle({}, text("高温费有多少"), ctx())
     assert "没找到" in out.replies[0] and "人工" in out.replies[0] and "12351" in out.replies[0]
-    assert out.effects == (Effect("record_unanswered", {"question": "高温费有多少", "outcome": "none"}),)
+    assert out.effects[0] == Effect("record_unanswered", {"question": "高温费有多少", "outcome": "none"})
+    assert [(e.kind, e.data["outcome"]) for e in out.effects[1:]] == [("count_question", "not_found")]
 
 
 def test_with_real_matcher() -> None:

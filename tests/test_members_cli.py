@@ -79,10 +79,10 @@ def test_db_upgrade_creates_and_then_keeps_the_schema(make_config: Callable[...,
     path = make_config()
     first = run("db", "upgrade", "--config", str(path))
     assert first.exit_code == 0, first.output
-    assert "upgraded (empty) -> 0001" in first.output
+    assert "upgraded (empty) -> 0002" in first.output
     again = run("db", "upgrade", "--config", str(path))
-    assert again.exit_code == 0 and "already at revision 0001" in again.output
-    assert "0001" in run("db", "current", "--config", str(path)).output
+    assert again.exit_code == 0 and "already at revision 0002" in again.output
+    assert "0002" in run("db", "current", "--config", str(path)).output
 
 
 def test_db_upgrade_sql_prints_the_ddl(make_config: Callable[..., Path]) -> None:
@@ -108,7 +108,7 @@ def test_list_is_masked_and_filtered(config: Path) -> None:
     out = result.output
     assert "张**" in out and "138****5678" in out and ID_1[:6] + "********" + ID_1[-4:] in out
     assert "张三丰" not in out and "13812345678" not in out and ID_1 not in out
-    assert "3 member(s)" in out
+    assert "共 3 人" in out
     assert "2026-03-01 10:00" in out  # local time (Asia/Shanghai)
 
     by_station = run("members", "list", "--station", "ST002", "--config", str(config)).output
@@ -117,9 +117,10 @@ def test_list_is_masked_and_filtered(config: Path) -> None:
     assert "GH2026000001" not in since and "GH2026000002" in since
     run("members", "approve", "GH2026000002", "--config", str(config))
     pending = run("members", "list", "--status", "pending", "--config", str(config)).output
-    assert "GH2026000002" not in pending and "2 member(s)" in pending
+    assert run("members", "list", "--status", "待审核", "--config", str(config)).output == pending
+    assert "GH2026000002" not in pending and "共 2 人" in pending
     bad = run("members", "list", "--since", "March", "--config", str(config))
-    assert bad.exit_code == 2 and "not a date" in bad.output
+    assert bad.exit_code == 2 and "不是日期" in bad.output
 
 
 def test_show_prints_member_and_audit_trail(config: Path) -> None:
@@ -128,7 +129,7 @@ def test_show_prints_member_and_audit_trail(config: Path) -> None:
     result = run("members", "show", "gh2026000002", "--config", str(config))
     assert result.exit_code == 0, result.output
     assert "状态: 审核未通过" in result.output and "说明: 单位信息不完整" in result.output
-    assert "submitted  by worker" in result.output and "rejected  by cli:tester  单位信息不完整" in result.output
+    assert "submitted  操作人 worker" in result.output and "rejected  操作人 cli:tester  单位信息不完整" in result.output
     assert "张三丰" not in result.output and ID_1 not in result.output
 
 
@@ -147,7 +148,7 @@ def test_approve_notifies_the_worker_through_the_injected_notifier(make_config: 
 
     result = run("members", "approve", "GH2026000002", "--config", str(config), obj={"notifier": notifier})
     assert result.exit_code == 0, result.output
-    assert "GH2026000002 张**: 审核通过" in result.output and "worker notified" in result.output
+    assert "GH2026000002 张**: 审核通过" in result.output and "已通过微信通知申请人" in result.output
     assert [m["openid"] for m in sent] == ["o-worker-1"]
     assert "GH2026000002" in sent[0]["message"] and "审核通过" in sent[0]["message"]
     events = registry.events("GH2026000002")
@@ -155,12 +156,12 @@ def test_approve_notifies_the_worker_through_the_injected_notifier(make_config: 
         ("submitted", "worker"), ("approved", "cli:tester"), ("notified", "wechat")]
 
     again = run("members", "approve", "GH2026000002", "--config", str(config), obj={"notifier": notifier})
-    assert "already 审核通过; nothing changed" in again.output and len(sent) == 1
+    assert "已经是审核通过，没有改动" in again.output and len(sent) == 1
 
     # outside the 48 h window WeChat refuses: the decision stands, the trail says so
     result = run("members", "reject", "GH2026000003", "--reason", "非本县务工人员", "--config", str(config),
                  obj={"notifier": lambda m: False})
-    assert result.exit_code == 0 and "worker not notified" in result.output
+    assert result.exit_code == 0 and "没有通知到申请人" in result.output
     assert registry.events("GH2026000003")[-1]["action"] == "notify_failed"
 
     def broken(member: dict[str, Any]) -> bool:
@@ -178,7 +179,7 @@ def test_without_app_id_notification_is_a_noted_no_op(config: Path) -> None:
     result = run("members", "reject", "GH2026000002", "--reason", "信息有误", "--config", str(config),
                  obj={"notifier": lambda m: called.append(m) or True})
     assert result.exit_code == 0, result.output
-    assert "wechat.app_id is not set" in result.output and called == []
+    assert "未配置 wechat.app_id" in result.output and called == []
 
 
 def test_reject_needs_a_reason_and_errors_are_one_line(config: Path, make_config: Callable[..., Path]) -> None:
@@ -219,7 +220,7 @@ def test_csv_export_is_masked_by_default(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "members.csv"
     result = run("members", "export", "--out", str(out), "--config", str(config))
     assert result.exit_code == 0, result.output
-    assert "exported 3 member(s)" in result.output and "masked" in result.output
+    assert "已导出 3 人" in result.output and "部分隐藏" in result.output
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
     rows = read_csv(out)
     assert [r["会员号"] for r in rows] == ["GH2026000001", "GH2026000002", "GH2026000003"]
@@ -239,7 +240,7 @@ def test_csv_export_is_masked_by_default(config: Path, tmp_path: Path) -> None:
     to_stdout = run("members", "export", "--out", "-", "--status", "pending", "--config", str(config))
     assert to_stdout.exit_code == 0
     assert len(list(csv.reader(io.StringIO(to_stdout.stdout)))) == 4  # header + 3 pending
-    assert "exported 3 member(s) to stdout" in to_stdout.stderr
+    assert "已导出 3 人到 屏幕" in to_stdout.stderr
     registry.close()
 
 
@@ -289,7 +290,7 @@ def test_large_export_reports_progress_on_stderr(config: Path, tmp_path: Path,
     result = CliRunner().invoke(main, ["members", "export", "--out", str(tmp_path / "x.csv"),
                                        "--config", str(config)])
     assert result.exit_code == 0
-    assert "exported 2/3" in result.stderr and "exported 2/3" not in result.stdout
+    assert "已导出 2/3" in result.stderr and "已导出 2/3" not in result.stdout
 
 
 # -- keys ----------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def test_cli_local_codes(tmp_path: Path, stations_file: Path, env: dict[str, str
     result = CliRunner().invoke(main, ["qr", "--all", "--out", str(out), "--stations", str(stations_file)],
                                 env=env)
     assert result.exit_code == 0, result.output
-    assert "local codes" in result.output
+    assert "本地测试码" in result.output
     assert "[1/2] ST001" in result.output and "[2/2] ST002" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["ST001.png", "ST002.png"]
 
@@ -157,7 +157,7 @@ def test_cli_bad_stations_file_exits_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["qr", "--all", "--out", str(tmp_path), "--stations", str(bad)],
                                 env={"UNIONBOT_CONFIG": ""})
     assert result.exit_code == 1
-    assert "no posters written" in result.output
+    assert "没有生成海报" in result.output
 
 
 def test_cli_needs_code_or_all(stations_file: Path) -> None:
@@ -191,7 +191,7 @@ def test_cli_wechat_mode_uses_the_api_url(tmp_path: Path, stations_file: Path, f
     result = CliRunner().invoke(main, ["qr", "ST002", "--out", str(out), "--stations", str(stations_file),
                                        "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "local codes" not in result.output
+    assert "本地测试码" not in result.output
     assert fake.qrcodes == [{"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": "join:ST002"}}}]
     url = "http://weixin.qq.com/q/fake1-join:ST002"
     # The poster's QR encodes the URL WeChat returned: render the same layout and compare pixels.

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 
 from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, WechatConfig
 from bot.core.router import route as real_route
-from bot.registry.repository import Member, Registry, SignupEvent
+from bot.registry.models import Member, SignupEvent
+from bot.registry.repository import Registry
 from bot.services import Services
 from bot.signup import texts
 from bot.signup.privacy import mask_id_number

@@ -218,16 +218,16 @@ def test_stations_import_command(database_url: str, tmp_path: Path, monkeypatch:
     result = runner.invoke(main, ["stations", "import", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "+ ST001 县总工会职工服务中心驿站" in result.output
-    assert "6 added, 0 changed, 0 unchanged, 0 removed" in result.output
+    assert "新增 6，修改 0，未变 0，停用 0" in result.output
 
     result = runner.invoke(main, ["stations", "import", "--config", str(config)])
-    assert "0 added, 0 changed, 6 unchanged, 0 removed" in result.output
+    assert "新增 0，修改 0，未变 6，停用 0" in result.output
 
     bad = write(tmp_path, "stations:\n  - code: ST001\n")
     result = runner.invoke(main, ["stations", "import", str(bad), "--config", str(config)])
     assert result.exit_code == 1
     assert f"{bad}:2: station ST001: missing name" in result.output
-    assert "nothing imported" in result.output
+    assert "没有导入任何内容" in result.output
 
     result = runner.invoke(main, ["stations", "list", "--config", str(config)])
     assert result.exit_code == 0 and "ST006  溪口镇职工驿站" in result.output

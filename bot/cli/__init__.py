@@ -10,6 +10,7 @@ import logging
 
 import click
 
+from bot.cli.admin import admin
 from bot.cli.chat import chat
 from bot.cli.db import db
 from bot.cli.faq import faq
@@ -32,5 +33,5 @@ def main(verbose: bool) -> None:
     )
 
 
-for command in (serve, chat, qr, faq, db, members, stations, menu):
+for command in (serve, chat, qr, faq, db, members, stations, menu, admin):
     main.add_command(command)

@@ -9,7 +9,8 @@ import click
 
 from bot.cli.options import pass_config
 from bot.config import Config
-from bot.registry.repository import Registry, RegistryError, alembic_config
+from bot.registry.models import alembic_config
+from bot.registry.repository import Registry, RegistryError
 from bot.signup.privacy import KeyConfigError
 
 

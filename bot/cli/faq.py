@@ -198,11 +198,11 @@ def check_cmd(directory: str | None) -> None:
     if problems:
         for line in problems:
             click.echo(line, err=True)
-        click.echo(f"{len(problems)} problem(s) in {directory}", err=True)
+        click.echo(f"{directory}：有 {len(problems)} 处问题", err=True)
         sys.exit(1)
     k = load_knowledge(directory)
-    click.echo(f"ok: {len(k.entries)} entries, {len(k.synonyms)} synonym groups in {directory} "
-               f"(fingerprint {k.fingerprint})")
+    click.echo(f"检查通过：{directory} 有 {len(k.entries)} 条问答、{len(k.synonyms)} 组同义词"
+               f"（指纹 {k.fingerprint}）")
 
 
 def _load_matcher(directory: str) -> Matcher:
@@ -289,17 +289,20 @@ def eval_cmd(directory: str, cases_file: str, as_json: bool) -> None:
     click.echo(f"{'p99_ms':<14}{result['p99_ms']:.3f}")
 
 
+GAP_OUTCOMES = {"none": "没找到", "suggest": "列表未选"}
+
+
 def show_gaps(rows: list[tuple[str, int, str]], limit: int = 20) -> None:
     """Print recorded unanswered questions (``Store.unanswered``), similar ones grouped, most asked first."""
     groups = group_gaps(rows)
     if not groups:
-        click.echo("no unanswered questions recorded")
+        click.echo("没有记录到没答上来的问题")
     for g in groups[:limit]:
-        click.echo(f"{g.count:>5}  {g.question}  [{g.outcome}]")
+        click.echo(f"{g.count:>5}  {g.question}  [{GAP_OUTCOMES.get(g.outcome, g.outcome)}]")
         for text, n in g.variants[1:6]:
             click.echo(f"{'':>7}{n:>3} × {text}")
         if len(g.variants) > 6:
-            click.echo(f"{'':>7}… and {len(g.variants) - 6} more wordings")
+            click.echo(f"{'':>7}… 还有 {len(g.variants) - 6} 种问法")
 
 
 @faq.command("gaps")
@@ -316,14 +319,13 @@ def gaps_cmd(cfg: Config, limit: int, clear: bool) -> None:
 
     store = Store.from_config(cfg)
     if store.embedded:
-        click.echo("note: store.url is memory:// (per process), so no questions recorded by the bot "
-                   "are visible here; set store.url to the shared Redis, or type /gaps in `unionbot chat`.",
-                   err=True)
+        click.echo("提示：store.url 是 memory://（每个进程各一份），这里看不到机器人记录的问题；"
+                   "请把 store.url 设为共用的 Redis，或在 `unionbot chat` 里输入 /gaps。", err=True)
     try:
         rows = store.unanswered()
     except StoreUnavailable as exc:
-        raise click.ClickException(f"store unavailable: {exc}") from None
+        raise click.ClickException(f"连不上存储（Redis）：{exc}") from None
     show_gaps(rows, limit)
     if clear:
         store.clear_unanswered()
-        click.echo(f"cleared {len(rows)} recorded question(s)", err=True)
+        click.echo(f"已清除 {len(rows)} 条记录", err=True)

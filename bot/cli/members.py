@@ -6,7 +6,6 @@ Everything printed or exported shows names, phones and ID numbers masked, except
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import getpass
@@ -21,15 +20,17 @@ import click
 from bot.cli.db import open_registry
 from bot.cli.options import pass_config
 from bot.config import Config
+from bot.registry.export import export_row, local_time, write_csv, write_xlsx
+from bot.registry.models import GENDER_LABELS, STATUS_LABELS
 from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
 from bot.signup.privacy import generate_key
+from bot.signup.card import decision_text
 
 Notifier = Callable[[dict[str, Any]], bool]
 """Sends the worker ``member["message"]`` (a customer-service text to ``member["openid"]``);
 returns False when WeChat refuses (48 h window closed). Raises on other failures."""
 
 
-STATUS_LABELS = {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过"}
 PROGRESS_EVERY = 1000
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,13 +70,7 @@ def registry_errors(fn: F) -> F:
 
 def status_message(member: dict[str, Any], config: Config) -> str:
     """The text the worker receives about the decision on their application."""
-    union = config.service.union_name
-    if member["status"] == "approved":
-        return (f"您的入会申请已审核通过，欢迎加入{union}！会员号：{member['number']}。"
-                f"回复“我的会员”可随时查看。")
-    reason = member.get("reason") or "信息不完整或不符合入会条件"
-    return (f"很抱歉，您的入会申请未通过审核。原因：{reason}。"
-            f"如有疑问请拨打{config.service.hotline}，或回复“人工”咨询。")
+    return decision_text(member, config.service.union_name, config.service.hotline)
 
 
 def notify_status_change(member: dict[str, Any], config: Config, notifier: Notifier | None = None,
@@ -86,10 +81,10 @@ def notify_status_change(member: dict[str, Any], config: Config, notifier: Notif
     written to the member's audit trail (``notified`` / ``notify_failed``) when ``registry`` is given.
     """
     if not config.wechat.app_id:
-        click.echo("note: wechat.app_id is not set, so the worker was not notified", err=True)
+        click.echo("提示：未配置 wechat.app_id，没有通知申请人", err=True)
         return False
     if notifier is None:
-        click.echo("note: no WeChat notifier is wired, so the worker was not notified", err=True)
+        click.echo("提示：没有可用的微信通知方式，没有通知申请人", err=True)
         return False
     payload = dict(member, message=status_message(member, config))
     try:
@@ -100,9 +95,9 @@ def notify_status_change(member: dict[str, Any], config: Config, notifier: Notif
     if registry is not None:
         registry.record_event(member["number"], "notified" if sent else "notify_failed", "wechat", detail)
     if sent:
-        click.echo("worker notified by WeChat message")
+        click.echo("已通过微信通知申请人")
     else:
-        click.echo(f"note: worker not notified ({detail}); they see the result under 我的会员", err=True)
+        click.echo(f"提示：没有通知到申请人（{detail}）；申请人回复“我的会员”可以看到结果", err=True)
     return sent
 
 
@@ -121,7 +116,7 @@ def wechat_notifier(config: Config) -> Notifier:
     from bot.storage.store import Store
     from bot.wechat.api import WechatApi, within_service_window
 
-    store = Store.from_config(config)
+    store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
     api = WechatApi(config.wechat, store)
 
     def notify(member: dict[str, Any]) -> bool:
@@ -149,7 +144,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _local(iso: str, registry: Registry) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(registry.tz).strftime("%Y-%m-%d %H:%M")
+    return local_time(iso, registry.tz)
 
 
 def _since(value: str | None) -> dt.date | None:
@@ -158,10 +153,24 @@ def _since(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-03-01", param_hint="--since") from None
+        raise click.BadParameter(f"{value!r} 不是日期，格式如 2026-03-01", param_hint="--since") from None
 
 
 # -- commands -----------------------------------------------------------------------------------
+
+
+class StatusChoice(click.Choice):
+    """A status by its English key or its Chinese label (``--status 待审核``)."""
+
+    def __init__(self) -> None:
+        super().__init__(list(STATUS_LABELS))
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        by_label = {label: key for key, label in STATUS_LABELS.items()} | {"已通过": "approved", "未通过": "rejected"}
+        return super().convert(by_label.get(value, value), param, ctx)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(STATUS_LABELS.values()) + "]"
 
 
 @click.group()
@@ -171,7 +180,7 @@ def members() -> None:
 
 @members.command("list")
 @pass_config
-@click.option("--status", type=click.Choice(list(STATUS_LABELS)), help="Only this status.")
+@click.option("--status", type=StatusChoice(), help="Only this status.")
 @click.option("--station", help="Only members who joined at this station code.")
 @click.option("--since", help="Only applications from this date on (YYYY-MM-DD, local time).")
 @registry_errors
@@ -184,7 +193,7 @@ def list_(config: Config, status: str | None, station: str | None, since: str | 
              for m in rows]
     if table:
         click.echo(_table(["会员号", "状态", "姓名", "手机", "身份证号", "驿站", "申请时间"], table))
-    click.echo(f"{len(table)} member(s)", err=True)
+    click.echo(f"共 {len(table)} 人", err=True)
 
 
 @members.command()
@@ -200,14 +209,14 @@ def show(config: Config, number: str) -> None:
     for label, value in (("会员号", m["number"]), ("状态", STATUS_LABELS[m["status"]]),
                          ("说明", m["reason"] or "-"), ("姓名", m["name_masked"]),
                          ("手机", m["phone_masked"]), ("身份证号", m["id_number_masked"]),
-                         ("性别", m["gender"] or "-"), ("职业", m["occupation"] or "-"),
+                         ("性别", GENDER_LABELS.get(m["gender"], m["gender"]) or "-"), ("职业", m["occupation"] or "-"),
                          ("单位/平台", m["employer"] or "-"), ("驿站", station),
                          ("申请时间", _local(m["created_at"], registry))):
         click.echo(f"{label}: {value}")
-    click.echo("audit trail:")
+    click.echo("审计记录：")
     for e in events:
         detail = f"  {e['detail']}" if e["detail"] else ""
-        click.echo(f"  {_local(e['at'], registry)}  {e['action']}  by {e['actor']}{detail}")
+        click.echo(f"  {_local(e['at'], registry)}  {e['action']}  操作人 {e['actor']}{detail}")
 
 
 def _decide(config: Config, number: str, action: str, actor: str, reason: str | None) -> None:
@@ -218,7 +227,7 @@ def _decide(config: Config, number: str, action: str, actor: str, reason: str | 
         member = registry.reject(number, actor, reason or "")
     label = STATUS_LABELS[member["status"]]
     if not member["changed"]:
-        click.echo(f"{member['number']} {member['name_masked']} is already {label}; nothing changed")
+        click.echo(f"{member['number']} {member['name_masked']} 已经是{label}，没有改动")
         return
     click.echo(f"{member['number']} {member['name_masked']}: {label}"
                + (f" ({member['reason']})" if member["reason"] else ""))
@@ -247,33 +256,10 @@ def reject(config: Config, number: str, reason: str, actor: str) -> None:
     _decide(config, number, "reject", actor, reason)
 
 
-EXPORT_COLUMNS = [
-    ("会员号", "number"), ("状态", "status"), ("姓名", "name"), ("性别", "gender"), ("出生日期", "birth_date"),
-    ("手机号", "phone"), ("身份证号", "id_number"), ("职业", "occupation"), ("工作单位/平台", "employer"),
-    ("驿站编号", "station_code"), ("驿站", "station_name"), ("申请时间", "created_at"), ("审核说明", "reason"),
-]
-
-
-def _export_row(m: dict[str, Any], full: bool, registry: Registry) -> list[str]:
-    values = dict(m)
-    values["status"] = STATUS_LABELS[m["status"]]
-    values["created_at"] = _local(m["created_at"], registry)
-    if not full:
-        values["name"], values["phone"], values["id_number"] = (
-            m["name_masked"], m["phone_masked"], m["id_number_masked"])
-    return [_cell(values.get(key)) for _, key in EXPORT_COLUMNS]
-
-
-def _cell(value: Any) -> str:
-    """Text for a spreadsheet cell; never a formula (a worker could type one into a form)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @members.command()
 @pass_config
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-@click.option("--status", type=click.Choice(list(STATUS_LABELS)), help="Only this status.")
+@click.option("--status", type=StatusChoice(), help="Only this status.")
 @click.option("--station", help="Only members who joined at this station code.")
 @click.option("--since", help="Only applications from this date on (YYYY-MM-DD, local time).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
@@ -286,9 +272,9 @@ def export(config: Config, fmt: str, status: str | None, station: str | None, si
     """Export members to CSV (UTF-8, opens in Excel) or XLSX; masked unless --full."""
     registry = open_registry(config)
     since_date = _since(since)
-    out = out or f"members-{dt.datetime.now(registry.tz):%Y%m%d}.{fmt}"
+    out = out or f"members-{dt.datetime.now(registry.tz):%Y%m%d-%H%M%S}.{fmt}"
     if out == "-" and fmt == "xlsx":
-        raise click.UsageError("xlsx cannot go to stdout; give --out FILE")
+        raise click.UsageError("xlsx 不能输出到屏幕，请用 --out 指定文件")
     total = registry.count_members(status=status, station=station, since=since_date)
     rows = registry.iter_members(status=status, station=station, since=since_date, full=full)
     exported: list[str] = []
@@ -297,20 +283,19 @@ def export(config: Config, fmt: str, status: str | None, station: str | None, si
         for m in rows:
             exported.append(m["number"])
             if total >= PROGRESS_EVERY and len(exported) % PROGRESS_EVERY == 0:
-                click.echo(f"exported {len(exported)}/{total}", err=True)
-            yield _export_row(m, full, registry)
+                click.echo(f"已导出 {len(exported)}/{total}", err=True)
+            yield export_row(m, full, registry.tz)
 
-    headers = [label for label, _ in EXPORT_COLUMNS]
     try:
         if fmt == "csv":
-            _write_csv(out, headers, tracked(), full)
+            _write_csv(out, tracked(), full)
         else:
-            _write_xlsx(out, headers, tracked(), full)
+            _write_xlsx(out, tracked(), full)
     finally:
         if full and exported:  # whatever left the database is on record, even if writing failed
             registry.record_export(exported, actor, f"{fmt} export to {out}")
-    what = "in full (recorded in the audit trail)" if full else "names, phones and ID numbers masked"
-    click.echo(f"exported {len(exported)} member(s) to {'stdout' if out == '-' else out}, {what}", err=True)
+    what = "完整信息（已记入审计记录）" if full else "姓名、手机号、身份证号已部分隐藏"
+    click.echo(f"已导出 {len(exported)} 人到 {'屏幕' if out == '-' else out}，{what}", err=True)
 
 
 def _private_file(path: str, full: bool, binary: bool) -> IO[Any]:
@@ -322,29 +307,17 @@ def _private_file(path: str, full: bool, binary: bool) -> IO[Any]:
     return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
 
 
-def _write_csv(out: str, headers: list[str], rows: Iterator[list[str]], full: bool) -> None:
+def _write_csv(out: str, rows: Iterator[list[str]], full: bool) -> None:
     if out == "-":
-        stream = sys.stdout
-        writer = csv.writer(stream)
-        writer.writerow(headers)
-        writer.writerows(rows)
+        write_csv(sys.stdout, rows)
         return
     with _private_file(out, full, binary=False) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows(rows)
+        write_csv(handle, rows)
 
 
-def _write_xlsx(out: str, headers: list[str], rows: Iterator[list[str]], full: bool) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("会员")
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)  # strings stay text: ID numbers keep every digit
+def _write_xlsx(out: str, rows: Iterator[list[str]], full: bool) -> None:
     with _private_file(out, full, binary=True) as handle:
-        workbook.save(handle)
+        write_xlsx(handle, rows)
 
 
 @members.command()
@@ -357,7 +330,8 @@ def rekey(config: Config, batch: int) -> None:
     Rotation: set the new key as registry.id_key, list the old one in registry.old_id_keys, run
     this, then drop the old key. Safe to run again; rows already on the new key are skipped.
     """
-    report = open_registry(config).rekey(batch=batch, actor=default_actor())
+    registry = open_registry(config)
+    report = registry.rekey(batch=batch, actor=default_actor())
     click.echo(f"rekeyed {report.rekeyed}, already current {report.current}")
     if report.failed:
         shown = ", ".join(report.failed[:10]) + (" …" if len(report.failed) > 10 else "")

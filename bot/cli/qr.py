@@ -7,13 +7,20 @@ from typing import Any
 
 import click
 
+from bot.cli.db import open_registry
 from bot.cli.options import pass_config
 from bot.config import Config
-from bot.registry.repository import Registry, RegistryUnavailable
+from bot.registry.repository import RegistryUnavailable
 from bot.stations.directory import StationsError, load_stations
-from bot.stations.posters import FONT_ENV, PosterError, find_cjk_font, local_payload, render_poster, scene_for
-
-LOCAL_NOTE = "本地测试码：仅供 unionbot chat 模拟器使用，微信扫码无效"
+from bot.stations.posters import (
+    FONT_ENV,
+    LOCAL_NOTE,
+    PosterError,
+    find_cjk_font,
+    local_payload,
+    render_poster,
+    scene_for,
+)
 
 
 def load_station_list(path: Path) -> list[dict[str, Any]]:
@@ -23,15 +30,15 @@ def load_station_list(path: Path) -> list[dict[str, Any]]:
     except StationsError as exc:
         for line in exc.errors:
             click.echo(line, err=True)
-        raise click.ClickException(f"{path}: {len(exc.errors)} problem(s); no posters written") from None
+        raise click.ClickException(f"{path}：有 {len(exc.errors)} 处问题，没有生成海报") from None
     return stations
 
 
 def refuse_unregistered(config: Config, codes: list[str]) -> None:
     """Stop unless every code is an active station in the database: a scan of a code the database
     does not know joins without crediting any station."""
+    registry = open_registry(config)
     try:
-        registry = Registry.from_config(config)
         missing = [c for c in codes if not (registry.station(c) or {}).get("active")]
     except RegistryUnavailable as exc:
         raise click.ClickException(f"数据库打不开，无法确认驿站编号，没有生成海报：{exc}") from None
@@ -60,7 +67,7 @@ def qr(config: Config, code: str | None, all_stations: bool, out_dir: str, stati
     `unionbot chat` understands (/scan), and the poster says so.
     """
     if bool(code) == all_stations:
-        raise click.UsageError("give one station CODE, or --all")
+        raise click.UsageError("请给出一个驿站编号，或用 --all 生成全部")
     path = Path(stations_file) if stations_file else Path(config.knowledge.dir) / "stations.yaml"
     stations = load_station_list(path)
     if code:
@@ -97,8 +104,8 @@ def _payloads(config: Config):
     """A function: station code -> (QR payload, note printed on the poster or None)."""
     w = config.wechat
     if not (w.app_id and w.app_secret):
-        click.echo("note: wechat.app_id/app_secret are not configured, so these are local codes "
-                   "(unionbot:join:<code>) for `unionbot chat`; WeChat cannot scan them.", err=True)
+        click.echo("提示：未配置 wechat.app_id/app_secret，生成的是本地测试码（unionbot:join:<编号>），"
+                   "只能在 `unionbot chat` 里用，微信扫不了。", err=True)
         return lambda code: (local_payload(code), LOCAL_NOTE)
 
     from bot.storage.store import Store, StoreUnavailable
@@ -111,7 +118,7 @@ def _payloads(config: Config):
         try:
             _ticket, url = api.create_station_qr(scene_for(code))
         except (WechatApiError, StoreUnavailable) as exc:
-            raise click.ClickException(f"{code}: WeChat QR code not created: {exc}") from None
+            raise click.ClickException(f"{code}：微信二维码没有生成（{exc}）") from None
         return url, None
 
     return wechat

@@ -37,23 +37,23 @@ def import_(config: Config, file: str | None) -> None:
     except StationsError as exc:
         for line in exc.errors:
             click.echo(line, err=True)
-        raise click.ClickException(f"{path}: {len(exc.errors)} problem(s); nothing imported") from None
+        raise click.ClickException(f"{path}：有 {len(exc.errors)} 处问题，没有导入任何内容") from None
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
     for mark, codes, note in (("+", report.added, ""), ("~", report.changed, ""),
-                              ("-", report.removed, " (deactivated)")):
+                              ("-", report.removed, "（停用）")):
         for code in codes:
             click.echo(f"{mark} {code} {names.get(code, '')}{note}")
-    click.echo(f"{path}: {len(report.added)} added, {len(report.changed)} changed, "
-               f"{len(report.unchanged)} unchanged, {len(report.removed)} removed")
+    click.echo(f"{path}：新增 {len(report.added)}，修改 {len(report.changed)}，"
+               f"未变 {len(report.unchanged)}，停用 {len(report.removed)}")
     if report.geo_error:
-        click.echo(f"warning: geo index not rebuilt ({report.geo_error}); "
-                   "the bot rebuilds it from the database when it next answers a location", err=True)
+        click.echo(f"警告：附近驿站索引没有更新（{report.geo_error}）；"
+                   "机器人下次回答位置消息时会从数据库重建", err=True)
     elif store.embedded:
-        click.echo("note: store.url is memory://, so this geo index lived in this command only; "
-                   "the bot builds its own from the database on first use", err=True)
+        click.echo("提示：store.url 是 memory://，这个附近驿站索引只在本命令里有效；"
+                   "机器人第一次用到时会从数据库自己建立", err=True)
     else:
-        click.echo(f"geo index: {report.indexed} active stations")
+        click.echo(f"附近驿站索引：{report.indexed} 个启用的驿站")
 
 
 @stations.command("list")
@@ -69,4 +69,4 @@ def list_(config: Config, show_all: bool) -> None:
     for s in rows:
         flag = "" if s["active"] else "  [停用]"
         click.echo(f"{s['code']}  {s['name']}  {s['address']}  {s['hours']}{flag}")
-    click.echo(f"{len(rows)} station(s)", err=True)
+    click.echo(f"共 {len(rows)} 个驿站", err=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 from bot.registry.repository import RegistryUnavailable
+from bot.storage import stats
 from bot.storage.store import Store, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -37,6 +38,17 @@ _REGISTER_RESULTS: dict[str, tuple[OnRegistered, OnRegisterFailed]] = {}
 def on_register_result(flow: str, registered: OnRegistered, failed: OnRegisterFailed) -> None:
     """Called by a flow that returns ``register_member``: the shell knows no flow by name."""
     _REGISTER_RESULTS[flow] = (registered, failed)
+
+
+def _count_question(store: Store, effect: Effect) -> None:
+    at, user, text = float(effect.data.get("at", 0)), str(effect.data.get("user", "")), str(effect.data.get("text", ""))
+    stats.count_question(store, str(effect.data.get("outcome", "")), at)
+    if user and text.strip():
+        stats.remember_message(store, user, text, at)
+
+
+def _human_requested(store: Store, effect: Effect) -> None:
+    stats.record_human_request(store, str(effect.data.get("user", "")), float(effect.data.get("at", 0)))
 
 
 def _register_member(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
@@ -76,6 +88,8 @@ RUNNERS: dict[str, Runner] = {
 
 STORE_WRITES: dict[str, Callable[[Store, Effect], None]] = {
     "record_unanswered": _record_unanswered,
+    "count_question": _count_question,
+    "human_requested": _human_requested,
 }
 """Effects that are only a few Redis writes: they ride along with the turn's last round trip."""
 

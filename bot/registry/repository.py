@@ -1,7 +1,7 @@
 """The member registry: stations, members and the audit trail of every signup decision.
 
-SQLAlchemy 2 models over SQLite (the default, one file) or PostgreSQL (production). The schema is
-owned by the Alembic migrations in ``bot/registry/migrations`` (``unionbot db upgrade``).
+Over SQLite (the default, one file) or PostgreSQL (production); the models and the engine
+settings are in :mod:`bot.registry.models`.
 
 Personal data: the ID number is stored only encrypted (``id_cipher``) plus a keyed hash
 (``id_hash``, for duplicate checks) and its masked form (``id_masked``, for listings); see
@@ -20,31 +20,27 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.registry.models import (
+    STATUSES,
+    UTC,
+    Base,
+    Member,
+    SignupEvent,
+    Station,
+    alembic_config,
+    make_engine,
+    quiet_alembic,
+)
 from bot.signup.privacy import IdCipher, mask_id_number, mask_name, mask_phone, normalize_id_number
 
 log = logging.getLogger(__name__)
-
-STATUSES = ("pending", "approved", "rejected")
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-UTC = dt.UTC
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 
 # -- errors --------------------------------------------------------------------------------------
 
@@ -63,91 +59,6 @@ class MemberNotFound(RegistryError, LookupError):
 
 class InvalidTransition(RegistryError):
     """The requested status change is not allowed (e.g. rejecting an approved member)."""
-
-
-# -- models --------------------------------------------------------------------------------------
-
-
-class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones: stored naive UTC)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the registry; use an aware one")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class Station(Base):
-    """A worker station (职工驿站); the source of truth is ``knowledge/stations.yaml``."""
-
-    __tablename__ = "stations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(100))
-    address: Mapped[str] = mapped_column(sa.String(200), default="")
-    latitude: Mapped[float] = mapped_column(sa.Float)
-    longitude: Mapped[float] = mapped_column(sa.Float)
-    hours: Mapped[str] = mapped_column(sa.String(100), default="")
-    union_name: Mapped[str] = mapped_column(sa.String(100), default="")
-    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class Member(Base):
-    """One worker's membership application and, once approved, membership."""
-
-    __tablename__ = "members"
-    __table_args__ = (sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
-    """Membership number, e.g. GH2026000123: prefix + local year + the row id (never reused)."""
-    openid: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(50))
-    phone: Mapped[str] = mapped_column(sa.String(20))
-    id_cipher: Mapped[str] = mapped_column(sa.Text)
-    id_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    id_masked: Mapped[str] = mapped_column(sa.String(24))
-    birth_date: Mapped[dt.date | None] = mapped_column(sa.Date)
-    gender: Mapped[str] = mapped_column(sa.String(8), default="")
-    occupation: Mapped[str] = mapped_column(sa.String(50), default="")
-    employer: Mapped[str] = mapped_column(sa.String(100), default="")
-    station_code: Mapped[str | None] = mapped_column(sa.String(32), index=True)
-    """No foreign key on purpose: a poster may be scanned before its station is imported."""
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
-    reason: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class SignupEvent(Base):
-    """Audit trail: submitted, approved, rejected, notified, exported_full, rekeyed…"""
-
-    __tablename__ = "signup_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    action: Mapped[str] = mapped_column(sa.String(32))
-    actor: Mapped[str] = mapped_column(sa.String(64))
-    detail: Mapped[str] = mapped_column(sa.Text, default="")
-    """Free text for people; never plain personal data."""
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -182,42 +93,6 @@ class RekeyReport:
 
 
 # -- the registry --------------------------------------------------------------------------------
-
-
-def make_engine(url: str, connect_timeout: float = 5.0, **kwargs: Any) -> sa.Engine:
-    """An engine with the settings the registry needs on each backend."""
-    url_obj = sa.engine.make_url(url)
-    connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
-    if url_obj.get_backend_name() == "sqlite":
-        connect_args.setdefault("timeout", max(connect_timeout, 15.0))
-        connect_args.setdefault("check_same_thread", False)
-    elif url_obj.get_backend_name() == "postgresql":
-        connect_args.setdefault("connect_timeout", max(1, int(connect_timeout)))
-    engine = sa.create_engine(url_obj, pool_pre_ping=True, connect_args=connect_args, **kwargs)
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, busy_ms=int(connect_args["timeout"] * 1000),
-                          wal=url_obj.database not in (None, "", ":memory:"))
-    return engine
-
-
-def _configure_sqlite(engine: sa.Engine, busy_ms: int, wal: bool) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we send BEGIN ourselves (below)
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        if wal:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        # Writers take the write lock up front, so two writers queue (busy_timeout) instead of
-        # one failing when it upgrades a read lock; readers never block in WAL mode.
-        immediate = conn.get_execution_options().get("unionbot_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _zone(name: str) -> dt.tzinfo:
@@ -280,7 +155,7 @@ class Registry:
 
     def upgrade(self, revision: str = "head") -> None:
         """Run the Alembic migrations up to ``revision`` (what ``unionbot db upgrade`` does)."""
-        with _quiet_alembic():
+        with quiet_alembic():
             from alembic import command
 
             cfg = alembic_config(self.engine.url.render_as_string(hide_password=False))
@@ -289,7 +164,7 @@ class Registry:
                 command.upgrade(cfg, revision)
 
     def current_revision(self) -> str | None:
-        with _quiet_alembic():
+        with quiet_alembic():
             from alembic.runtime.migration import MigrationContext
 
             with self._guard(), self.engine.connect() as conn:
@@ -357,7 +232,7 @@ class Registry:
                         sa.or_(Member.openid == app["openid"], Member.id_hash.in_(hashes))).with_for_update()).all()
                     existing = next((m for m in found if m.openid == app["openid"]), None)
                     others = [m for m in found if m.openid != app["openid"]]
-                    resubmitting = existing is not None and existing.status == "rejected"
+                    resubmitting = existing is not None and existing.status in ("rejected", "withdrawn")
                     if existing is not None and not resubmitting:
                         return RegisterResult(self._to_dict(s, existing), created=False)
                     if others:
@@ -387,7 +262,7 @@ class Registry:
         raise RegistryError("registration kept colliding with concurrent writes; try again")
 
     def _resubmit(self, s: Session, member: Member, app: Mapping[str, Any], id_hash: str, actor: str) -> dict[str, Any]:
-        """A rejected applicant applies again: corrected answers, back to pending, same number."""
+        """A rejected (or withdrawn) applicant applies again: corrected answers, back to pending, same number."""
         now = self._now()
         member.name, member.phone = app["name"], app["phone"]
         member.id_cipher, member.id_hash = self.cipher.encrypt(app["id_number"]), id_hash
@@ -721,26 +596,3 @@ def _clean_application(application: Mapping[str, Any]) -> dict[str, Any]:
         "station_code": (str(application.get("station_code") or "").strip() or None),
         "consents": _clean_consents(application.get("consents")),
     }
-
-
-@contextlib.contextmanager
-def _quiet_alembic() -> Iterator[None]:
-    """Alembic's INFO lines are noise in `unionbot db upgrade`; keep them for --verbose."""
-    alembic_log = logging.getLogger("alembic")
-    level = alembic_log.level
-    if not alembic_log.isEnabledFor(logging.DEBUG):
-        alembic_log.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        alembic_log.setLevel(level)
-
-
-def alembic_config(url: str) -> Any:
-    """An Alembic config for the packaged migrations; no alembic.ini needed."""
-    from alembic.config import Config as AlembicConfig
-
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg

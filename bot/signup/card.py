@@ -7,12 +7,13 @@ from typing import Any
 
 from bot.signup.privacy import mask_name
 
-STATUS_ZH = {"pending": "待审核", "approved": "已通过", "rejected": "未通过"}
+STATUS_ZH = {"pending": "待审核", "approved": "已通过", "rejected": "未通过", "withdrawn": "已退会"}
 
 NEXT_STEPS = {
     "pending": "接下来：工作人员会审核您的申请，有结果会通知您。随时回复“我的会员”查看进度。",
     "approved": "您已是工会会员，可以享受会员服务和驿站服务。有问题随时回复“人工”。",
     "rejected": "信息有误的，改正后回复“入会”重新提交；有疑问请回复“人工”联系工作人员。",
+    "withdrawn": "如需重新入会，回复“入会”重新申请；有疑问请回复“人工”联系工作人员。",
 }
 
 
@@ -32,9 +33,19 @@ def member_card(member: Mapping[str, Any]) -> str:
         lines.append(f"姓名：{name}")
     if station:
         lines.append(f"驿站：{station}")
-    if status_key == "rejected" and reason:
+    if status_key != "approved" and reason:  # why it was rejected, withdrawn or sent back for review
         lines.append(f"状态：{status_zh}（原因：{reason}）")
     else:
         lines.append(f"状态：{status_zh}")
     lines.append(NEXT_STEPS[status_key])
     return "\n".join(lines)
+
+
+def decision_text(member: Mapping[str, Any], union_name: str, hotline: str) -> str:
+    """The message telling a worker the decision on their application (sent by staff tools)."""
+    if member["status"] == "approved":
+        return (f"您的入会申请已审核通过，欢迎加入{union_name}！会员号：{member['number']}。"
+                f"回复“我的会员”可随时查看。")
+    reason = member.get("reason") or "信息不完整或不符合入会条件"
+    return (f"很抱歉，您的入会申请未通过审核。原因：{reason}。"
+            f"如有疑问请拨打{hotline}，或回复“人工”咨询。")

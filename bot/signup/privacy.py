@@ -231,3 +231,15 @@ def _warn_dev_key() -> None:
         "Set registry.id_key (or UNIONBOT_REGISTRY_ID_KEY) before real workers sign up; "
         "`unionbot members keygen` prints one."
     )
+
+
+_LONG_NUMBER = re.compile(r"\d[\d\s-]{5,}[\dXx]")
+
+
+def mask_numbers(text: str) -> str:
+    """Free text with every run of 7 or more digits (a mobile, an ID number) masked, ends kept."""
+    def mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"[\s-]", "", match.group())
+        return mask_id_number(digits) if len(digits) >= 15 else mask_phone(digits)
+
+    return _LONG_NUMBER.sub(mask, text)

@@ -94,6 +94,10 @@ class Poster:
     """Modules per side including the quiet zone; the QR occupies modules * module_px pixels."""
 
 
+LOCAL_NOTE = "本地测试码：仅供 unionbot chat 模拟器使用，微信扫码无效"
+"""Printed on a poster whose code is local (no WeChat AppID configured)."""
+
+
 def local_payload(station_code: str) -> str:
     """What a local (simulator-only) station code encodes."""
     return LOCAL_PREFIX + station_code

@@ -23,6 +23,10 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.config["MAX_CONTENT_LENGTH"] = config.wechat.max_body_bytes
     app.extensions["unionbot"] = services
     app.register_blueprint(webhook_bp)
+    if config.admin.enabled:
+        from bot.web import admin
+
+        admin.init_app(app, config)
 
     @app.get("/healthz")
     def health() -> Response:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from flask import Blueprint, Response, current_app, request
 
 from bot.core.conversation import Incoming, Outcome
-from bot.core.effects import run_effects, split_store_writes
+from bot.core.effects import STORE_WRITES, run_effects, split_store_writes
 from bot.core.router import fit_reply
 from bot.services import Services
 from bot.storage.store import LockTimeout, Store, StoreUnavailable
@@ -163,7 +163,7 @@ def _degraded(services: Services, message: Incoming) -> Outcome:
     which needs the remembered list, will not work until Redis is back.
     """
     outcome = fit_reply(services.route({}, message, services.context()))
-    if outcome.state.get("flow") or any(e.kind != "record_unanswered" for e in outcome.effects):
+    if outcome.state.get("flow") or any(e.kind not in STORE_WRITES for e in outcome.effects):
         text = DEGRADED_TEXT.format(hotline=services.config.service.hotline)
         return Outcome(state={}, replies=(text,))
     return replace(outcome, effects=())

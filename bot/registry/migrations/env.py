@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from bot.registry.repository import Base
+from bot.registry.models import Base
 
 config = context.config
 target_metadata = Base.metadata

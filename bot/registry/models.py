@@ -1,0 +1,213 @@
+"""The registry's schema: SQLAlchemy models, the engine settings each backend needs, and the
+Alembic configuration of the packaged migrations (``bot/registry/migrations``).
+
+The schema is owned by those migrations (``unionbot db upgrade``); the models here must match them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+STATUSES = ("pending", "approved", "rejected", "withdrawn", "erased")
+"""``withdrawn``: left the union (退会); ``erased``: personal data deleted on request (an anonymised
+row and the audit trail remain)."""
+STATUS_LABELS = {"pending": "待审核", "approved": "审核通过", "rejected": "审核未通过", "withdrawn": "已退会",
+                 "erased": "已删除个人信息"}
+GENDER_LABELS = {"male": "男", "female": "女"}
+ROLES = ("admin", "reviewer", "editor")
+"""Staff roles in the console: admin (everything), reviewer (applications and members), editor
+(stations and read-only pages)."""
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+UTC = dt.UTC
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# -- models --------------------------------------------------------------------------------------
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones: stored naive UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the registry; use an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Station(Base):
+    """A worker station (职工驿站); the source of truth is ``knowledge/stations.yaml``."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    latitude: Mapped[float] = mapped_column(sa.Float)
+    longitude: Mapped[float] = mapped_column(sa.Float)
+    hours: Mapped[str] = mapped_column(sa.String(100), default="")
+    union_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Member(Base):
+    """One worker's membership application and, once approved, membership."""
+
+    __tablename__ = "members"
+    __table_args__ = (sa.CheckConstraint(
+        "status IN ('pending', 'approved', 'rejected', 'withdrawn', 'erased')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    """Membership number, e.g. GH2026000123: prefix + local year + the row id (never reused)."""
+    openid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    id_cipher: Mapped[str] = mapped_column(sa.Text)
+    id_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    id_masked: Mapped[str] = mapped_column(sa.String(24))
+    birth_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    gender: Mapped[str] = mapped_column(sa.String(8), default="")
+    occupation: Mapped[str] = mapped_column(sa.String(50), default="")
+    employer: Mapped[str] = mapped_column(sa.String(100), default="")
+    station_code: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    """No foreign key on purpose: a poster may be scanned before its station is imported."""
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SignupEvent(Base):
+    """Audit trail: submitted, approved, rejected, notified, exported_full, rekeyed…"""
+
+    __tablename__ = "signup_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(32))
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    """Free text for people; never plain personal data."""
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class StaffUser(Base):
+    """A console account. Only a password hash is kept (werkzeug's scrypt)."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (sa.CheckConstraint("role IN ('admin', 'reviewer', 'editor')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.Text)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class StaffEvent(Base):
+    """Audit trail of console actions that concern no single member: logins, exports, imports."""
+
+    __tablename__ = "staff_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    """Free text for people; never plain personal data."""
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# -- engine and migrations ----------------------------------------------------------------------
+
+
+def make_engine(url: str, connect_timeout: float = 5.0, **kwargs: Any) -> sa.Engine:
+    """An engine with the settings the registry needs on each backend."""
+    url_obj = sa.engine.make_url(url)
+    connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
+    if url_obj.get_backend_name() == "sqlite":
+        connect_args.setdefault("timeout", max(connect_timeout, 15.0))
+        connect_args.setdefault("check_same_thread", False)
+    elif url_obj.get_backend_name() == "postgresql":
+        connect_args.setdefault("connect_timeout", max(1, int(connect_timeout)))
+    engine = sa.create_engine(url_obj, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, busy_ms=int(connect_args["timeout"] * 1000),
+                          wal=url_obj.database not in (None, "", ":memory:"))
+    return engine
+
+
+def _configure_sqlite(engine: sa.Engine, busy_ms: int, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we send BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if wal:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Writers take the write lock up front, so two writers queue (busy_timeout) instead of
+        # one failing when it upgrades a read lock; readers never block in WAL mode.
+        immediate = conn.get_execution_options().get("unionbot_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def quiet_alembic() -> Iterator[None]:
+    """Alembic's INFO lines are noise in `unionbot db upgrade`; keep them for --verbose."""
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    if not alembic_log.isEnabledFor(logging.DEBUG):
+        alembic_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_log.setLevel(level)
+
+
+def alembic_config(url: str) -> Any:
+    """An Alembic config for the packaged migrations; no alembic.ini needed."""
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
