@@ -45,6 +45,24 @@ class StoreConfig:
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = "sqlite:///unionbot.db"
+    connect_timeout: float = 2.0
+    """Seconds to open a connection (PostgreSQL counts whole seconds, at least 2)."""
+    statement_timeout_ms: int = 3000
+    """Longest statement the server runs for the bot (PostgreSQL ``statement_timeout``)."""
+    lock_timeout_ms: int = 2000
+    """Longest wait for a row or table lock (PostgreSQL ``lock_timeout``, SQLite busy timeout)."""
+    pool_size: int = 4
+    """Connections each worker process keeps open (plus ``max_overflow`` under bursts)."""
+    max_overflow: int = 4
+    pool_timeout: float = 1.0
+    """Seconds a request waits for a free pooled connection before giving up."""
+    max_concurrent: int = 6
+    """Database calls one worker runs at once; more wait ``busy_wait`` seconds, then are refused."""
+    busy_wait: float = 0.2
+    lookup_timeout: float = 1.5
+    """Seconds a message waits for a read (member or station lookup) before answering without it."""
+    write_timeout: float = 3.0
+    """Seconds a message waits for a write (a signup at 确认) before saying 稍后再试."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,9 @@ class ServiceConfig:
     hotline: str = "12351"
     office_hours: str = "工作日 9:00-12:00，14:00-17:30"
     contact_phone: str = ""
+    reply_deadline: float = 4.0
+    """Seconds the webhook waits for a reply before answering WeChat ``success`` (WeChat gives up
+    at 5 s); a later reply goes out as a customer-service message or with the next message."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +224,17 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.state_ttl: must be a positive number of seconds")
     if "://" not in config.database.url:
         raise ConfigError(f"database.url: not a database URL: {config.database.url!r}")
+    if not 0 < config.service.reply_deadline <= 4.5:
+        raise ConfigError("service.reply_deadline: must be between 0 and 4.5 seconds (WeChat waits 5 s)")
+    d = config.database
+    for name in ("connect_timeout", "pool_timeout", "busy_wait", "lookup_timeout", "write_timeout"):
+        if getattr(d, name) <= 0:
+            raise ConfigError(f"database.{name}: must be a positive number of seconds")
+    for name in ("statement_timeout_ms", "lock_timeout_ms", "pool_size", "max_concurrent"):
+        if getattr(d, name) < 1:
+            raise ConfigError(f"database.{name}: must be at least 1")
+    if d.max_overflow < 0:
+        raise ConfigError("database.max_overflow: must be 0 or more")
     if config.knowledge.semantic not in ("auto", "on", "off"):
         raise ConfigError(f"knowledge.semantic: must be auto, on or off, got {config.knowledge.semantic!r}")
     if config.knowledge.match_memo < 0:

@@ -19,6 +19,7 @@ from bot.core import router
 from bot.core.conversation import Context, Incoming, Outcome, State
 from bot.faq.knowledge import KnowledgeSource
 from bot.faq.matcher import Matcher
+from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
 from bot.storage.store import Store, StoreUnavailable
@@ -28,43 +29,45 @@ log = logging.getLogger(__name__)
 
 Route = Callable[[State, Incoming, Context], Outcome]
 
-DATABASE_CONNECT_TIMEOUT = 2.0
-
 
 class _MembersOrNothing:
-    """The registry as handlers see it: when the database is down, nobody is found (yet).
+    """The registry as handlers see it: when the database is down or slow, nobody is found (yet).
 
     A worker who is in fact a member may then be offered a signup; confirming it finds the
     existing member by openid, so nothing is duplicated.
     """
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, database: BoundedDatabase, timeout: float) -> None:
         self.registry = registry
+        self.database = database
+        self.timeout = timeout
 
     def find_by_openid(self, openid: str) -> Mapping[str, Any] | None:
         try:
-            return self.registry.find_by_openid(openid)
+            return self.database.call(self.timeout, self.registry.find_by_openid, openid)
         except RegistryUnavailable as exc:
             log.error("registry unavailable, treating %s as not a member: %s", openid, exc)
             return None
 
 
 class _StationsOrNothing:
-    """Stations as handlers see them: an unreachable Redis or database means none found."""
+    """Stations as handlers see them: an unreachable or slow Redis or database means none found."""
 
-    def __init__(self, directory: StationDirectory) -> None:
+    def __init__(self, directory: StationDirectory, database: BoundedDatabase, timeout: float) -> None:
         self.directory = directory
+        self.database = database
+        self.timeout = timeout
 
     def station(self, code: str) -> Mapping[str, Any] | None:
         try:
-            return self.directory.station(code)
+            return self.database.call(self.timeout, self.directory.station, code)
         except (RegistryUnavailable, StoreUnavailable) as exc:
             log.error("station lookup failed: %s", exc)
             return None
 
     def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
         try:
-            return self.directory.nearest(latitude, longitude, count)
+            return self.database.call(self.timeout, self.directory.nearest, latitude, longitude, count)
         except (RegistryUnavailable, StoreUnavailable) as exc:
             log.error("nearest stations failed: %s", exc)
             return []
@@ -86,7 +89,10 @@ class Services:
         if store.embedded:
             log.warning("store.url is memory://: conversation state lives in this process only")
         # WeChat waits 5 s for a reply: give up on an unreachable database well before that
-        registry = Registry.from_config(config, connect_timeout=DATABASE_CONNECT_TIMEOUT)
+        db = config.database
+        registry = Registry.from_config(config, connect_timeout=db.connect_timeout, engine_options={
+            "statement_timeout_ms": db.statement_timeout_ms, "lock_timeout_ms": db.lock_timeout_ms,
+            "pool_size": db.pool_size, "max_overflow": db.max_overflow, "pool_timeout": db.pool_timeout})
         semantic = {"auto": None, "on": True, "off": False}[config.knowledge.semantic]
         knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
                                     matcher_factory=lambda k: Matcher(k, semantic=semantic,
@@ -95,12 +101,18 @@ class Services:
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 
     @cached_property
+    def database(self) -> BoundedDatabase:
+        """Every database call made while answering a message goes through this (bounded waits)."""
+        return BoundedDatabase(self.config.database.max_concurrent, self.config.database.busy_wait)
+
+    @cached_property
     def _members(self) -> _MembersOrNothing:
-        return _MembersOrNothing(self.registry)
+        return _MembersOrNothing(self.registry, self.database, self.config.database.lookup_timeout)
 
     @cached_property
     def _stations(self) -> _StationsOrNothing:
-        return _StationsOrNothing(StationDirectory(self.registry, self.store))
+        return _StationsOrNothing(StationDirectory(self.registry, self.store), self.database,
+                                  self.config.database.lookup_timeout)
 
     @cached_property
     def _sender(self) -> ThreadPoolExecutor:

@@ -32,7 +32,8 @@ def _record_unanswered(store: Store, effect: Effect) -> None:
 def _register_member(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
     """Write the member once; the join flow words the reply for each result."""
     try:
-        result = services.registry.register(dict(effect.data))
+        result = services.database.call(services.config.database.write_timeout,
+                                        services.registry.register, dict(effect.data))
     except RegistryUnavailable as exc:
         log.error("registry unavailable at 确认 for %s: %s", message.user, exc)
         followup = join.on_register_failed(outcome.state, "unavailable")
