@@ -23,11 +23,16 @@ from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
 from bot.storage.store import Store, StoreUnavailable
+from bot.web.delivery import TurnKeeper
 from bot.wechat.api import WechatApi, record_interaction
 
 log = logging.getLogger(__name__)
 
 Route = Callable[[State, Incoming, Context], Outcome]
+
+HANDLER_THREADS = 32
+"""Message-handling threads per process: more than gunicorn's request threads, since a thread may
+still be finishing a late reply (every wait in it is bounded) after its request was answered."""
 
 
 class _MembersOrNothing:
@@ -113,6 +118,16 @@ class Services:
     def _stations(self) -> _StationsOrNothing:
         return _StationsOrNothing(StationDirectory(self.registry, self.store), self.database,
                                   self.config.database.lookup_timeout)
+
+    @cached_property
+    def workers(self) -> ThreadPoolExecutor:
+        """Threads that handle messages, so the request thread can answer WeChat by the deadline."""
+        return ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="message")
+
+    @cached_property
+    def turns(self) -> TurnKeeper:
+        """Renews the claims of messages being handled (a killed worker's expire within seconds)."""
+        return TurnKeeper(self.store)
 
     @cached_property
     def _sender(self) -> ThreadPoolExecutor:

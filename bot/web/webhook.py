@@ -2,7 +2,8 @@
 
 Order of work for a POST: verify and decrypt (:mod:`bot.wechat.protocol`) → dedup WeChat's retries
 (the same reply again, no handler re-run) → per-user lock → load state → route → save state →
-carry out effects → render, encrypt, remember the reply for retries. Any failure past
+carry out effects → render, encrypt, remember the reply for retries. The work runs on a worker
+thread; WeChat gets ``success`` at the reply deadline and a late reply is delivered otherwise. Any failure past
 parsing still answers 200 with a text the worker can act on: a 5xx would make WeChat retry
 and then show "该公众号暂时无法提供服务".
 """
@@ -16,11 +17,13 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, request
 
-from bot.core.conversation import Incoming, Outcome
+from bot.core.conversation import Incoming, Outcome, State
 from bot.core.effects import run_effects, split_store_writes
 from bot.core.router import fit_reply
 from bot.services import Services
-from bot.storage.store import LockTimeout, Store, StoreUnavailable
+from bot.storage.store import LockTimeout, Store, StoreUnavailable, Turn
+from bot.web.delivery import Delivery
+from bot.wechat.api import within_service_window
 from bot.wechat.protocol import (
     ProtocolError,
     Query,
@@ -37,8 +40,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("wechat", __name__)
 
-RETRY_WAIT_SECONDS = 4.0
-"""How long a retry waits for the first delivery's reply (WeChat gives up on a reply after 5 s)."""
+PENDING_KEY = "pending_reply"
+"""State key of a reply that was ready too late for WeChat and could not be sent otherwise."""
 
 BUSY_TEXT = "上一条消息还在处理，请稍等几秒再发一次。"
 DEGRADED_TEXT = (
@@ -77,36 +80,90 @@ def receive() -> Response:
     except ProtocolError as exc:
         log.warning("refused message (%s): %s", exc.status, exc.reason)
         return Response(exc.reason, status=exc.status, mimetype="text/plain")
-    reply = handle(services, message)
+    reply = answer_in_time(services, message)
     if reply == "success":
         return Response("success", mimetype="text/plain")
     return Response(seal(config, query, reply, secrets.token_hex(8), int(now)), mimetype="application/xml")
 
 
-def handle(services: Services, message: Incoming) -> str:
-    """The reply XML for one parsed message (or ``success`` for nothing to say)."""
+def answer_in_time(services: Services, message: Incoming) -> str:
+    """:func:`handle` on a worker thread; past ``service.reply_deadline`` WeChat gets ``success``
+    and the reply goes out later (:func:`_deliver_late`), instead of WeChat giving up on it."""
+    delivery = Delivery()
+    services.workers.submit(_handle_into, services, message, delivery)
+    return delivery.wait(services.config.service.reply_deadline)
+
+
+def _handle_into(services: Services, message: Incoming, delivery: Delivery) -> None:
+    try:
+        reply = handle(services, message, delivery)
+    except Exception:  # handle() answers its own failures: this only guards the thread
+        log.exception("unexpected failure for a message of %s", message.user)
+        reply = render_text(message.user, message.account,
+                            ERROR_TEXT.format(hotline=services.config.service.hotline), int(services.clock()))
+    delivery.put(reply)
+
+
+def handle(services: Services, message: Incoming, delivery: Delivery | None = None) -> str:
+    """The reply XML for one parsed message (or ``success`` for nothing to say).
+
+    With a ``delivery``, a reply ready only after its deadline is delivered late instead.
+    """
     store = services.store
     key = dedup_key(message)
+    wait = max(0.1, services.config.service.reply_deadline - 0.5)
     try:
-        turn = store.begin_turn(message.user, key)
+        turn = store.begin_turn(message.user, key, wait=wait)
+        if turn is None:
+            turn = _retry(store, key, message, wait)
+            if isinstance(turn, str):
+                return turn
     except LockTimeout:
         return render_text(message.user, message.account, BUSY_TEXT, int(services.clock()))
     except StoreUnavailable as exc:
         log.error("store unavailable, answering without conversation state: %s", exc)
         return _render(services, message, _degraded(services, message))
-    if turn is None:
-        try:
-            stored = store.wait_reply(key, RETRY_WAIT_SECONDS)
-        except StoreUnavailable:
-            stored = None
-        log.info("retry of %s answered from the first delivery", key)
-        return stored.decode("utf-8") if stored else "success"
+    release = services.turns.hold(turn)
     try:
-        outcome, store_writes = split_store_writes(fit_reply(services.route(turn.state, message, services.context())))
+        return _handle_turn(services, message, turn, delivery)
+    finally:
+        release()
+
+
+def _retry(store: Store, key: str, message: Incoming, wait: float) -> Turn | str:
+    """A message claimed before: the first delivery's reply, or the turn itself when the first
+    delivery died without one (its claim expired), or ``success`` while it is still at work."""
+    stored = store.wait_reply(key, wait)
+    if stored is not None:
+        log.info("retry of %s answered from the first delivery", key)
+        return stored.decode("utf-8")
+    turn = store.begin_turn(message.user, key, wait=wait)
+    if turn is None:
+        log.info("retry of %s: the first delivery is still at work, no reply yet; answered success", key)
+        return "success"
+    log.warning("retry of %s: the first delivery left no reply (its worker died?); handling it again", key)
+    return turn
+
+
+def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: Delivery | None) -> str:
+    store = services.store
+    key = turn.message_key
+    state = dict(turn.state)
+    pending = state.pop(PENDING_KEY, "")
+    try:
+        outcome = services.route(state, message, services.context())
+        if pending:  # a reply that came too late for WeChat: shown before anything else
+            outcome = replace(outcome, replies=(pending, *outcome.replies))
+        outcome, store_writes = split_store_writes(fit_reply(outcome))
         if outcome.effects:
             store.save_state(message.user, outcome.state)  # effects run only once the state is safe
             outcome = run_effects(services, message, outcome)
-        reply = _render(services, message, outcome)
+        state = outcome.state
+        if delivery is None or delivery.keep_reply():
+            reply = _render(services, message, outcome)
+        else:
+            state = _deliver_late(services, message, outcome)
+            reply = "success"
     except StoreUnavailable as exc:
         log.error("store failed mid-conversation, answering without state: %s", exc)
         return _render(services, message, _degraded(services, message))
@@ -122,10 +179,29 @@ def handle(services: Services, message: Incoming) -> str:
         store_writes(batch)
 
     try:
-        store.finish_turn(turn, outcome.state, reply.encode("utf-8"), also=also)
+        store.finish_turn(turn, state, reply.encode("utf-8"), also=also)
     except StoreUnavailable as exc:  # the work is done (maybe a member written): still say so
         log.error("answered %s but could not save the conversation: %s", key, exc)
     return reply
+
+
+def _deliver_late(services: Services, message: Incoming, outcome: Outcome) -> State:
+    """Send a reply WeChat no longer waits for as a customer-service message where allowed; else
+    keep it in the state, to be shown with the worker's next reply. Returns the state to save."""
+    text = "\n\n".join(r for r in outcome.replies if r)
+    if not text:
+        return outcome.state
+    if services.wechat is not None and (
+            message.kind != "event" or within_service_window(services.store, message.user, services.clock())):
+        try:
+            if services.wechat.send_text(message.user, text):
+                log.info("late reply to %s sent as a customer-service message", message.user)
+                return outcome.state
+        except Exception:
+            log.exception("late reply to %s could not be sent; kept for the next message", message.user)
+    log.info("late reply to %s kept for their next message", message.user)
+    earlier = outcome.state.get(PENDING_KEY, "")
+    return {**outcome.state, PENDING_KEY: "\n\n".join(filter(None, (earlier, text)))}
 
 
 def _degraded(services: Services, message: Incoming) -> Outcome:
