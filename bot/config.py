@@ -7,6 +7,7 @@ the key and the problem (:class:`ConfigError`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -99,6 +100,21 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    allow: tuple[str, ...] = ()
+    """Addresses or networks (CIDR) besides loopback that may read ``/metrics``."""
+    trust_forwarded_for: bool = False
+    """Take the client address from X-Forwarded-For (only behind a proxy that sets it itself)."""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    format: str = "text"
+    """"text" (one readable line) or "json" (one JSON object a line, with request id and masked user)."""
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
 class Config:
     wechat: WechatConfig = field(default_factory=WechatConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -106,6 +122,8 @@ class Config:
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     source: str = "<defaults>"
 
 
@@ -235,6 +253,15 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"database.{name}: must be at least 1")
     if d.max_overflow < 0:
         raise ConfigError("database.max_overflow: must be 0 or more")
+    for entry in config.metrics.allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"metrics.allow: not an address or network: {entry!r}") from None
+    if config.log.format not in ("text", "json"):
+        raise ConfigError(f"log.format: must be text or json, got {config.log.format!r}")
+    if config.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"log.level: must be DEBUG, INFO, WARNING or ERROR, got {config.log.level!r}")
     if config.knowledge.semantic not in ("auto", "on", "off"):
         raise ConfigError(f"knowledge.semantic: must be auto, on or off, got {config.knowledge.semantic!r}")
     if config.knowledge.match_memo < 0:

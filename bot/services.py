@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from bot import metrics
 from bot.config import Config
 from bot.core import router
 from bot.core.conversation import Context, Incoming, Outcome, State
-from bot.faq.knowledge import KnowledgeSource
-from bot.faq.matcher import Matcher
+from bot.faq.knowledge import Knowledge, KnowledgeSource
+from bot.faq.matcher import Matcher, MatchResult
 from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
@@ -78,6 +79,26 @@ class _StationsOrNothing:
             return []
 
 
+def matcher_factory(config: Config) -> Callable[[Knowledge], Matcher]:
+    """How this config builds a matcher from knowledge (the serving workers, ``faq warm``)."""
+    semantic = {"auto": None, "on": True, "off": False}[config.knowledge.semantic]
+    return lambda knowledge: Matcher(knowledge, semantic=semantic, memo_size=config.knowledge.match_memo)
+
+
+class _MeasuredMatcher:
+    """The FAQ matcher as handlers see it: each match timed and counted for /metrics."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+        self.knowledge = matcher.knowledge
+
+    def match(self, text: str) -> MatchResult:
+        with metrics.MATCH_SECONDS.time():
+            result = self.matcher.match(text)
+        metrics.MATCHES.labels(result.outcome).inc()
+        return result
+
+
 @dataclass
 class Services:
     config: Config
@@ -98,10 +119,8 @@ class Services:
         registry = Registry.from_config(config, connect_timeout=db.connect_timeout, engine_options={
             "statement_timeout_ms": db.statement_timeout_ms, "lock_timeout_ms": db.lock_timeout_ms,
             "pool_size": db.pool_size, "max_overflow": db.max_overflow, "pool_timeout": db.pool_timeout})
-        semantic = {"auto": None, "on": True, "off": False}[config.knowledge.semantic]
         knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
-                                    matcher_factory=lambda k: Matcher(k, semantic=semantic,
-                                                                      memo_size=config.knowledge.match_memo))
+                                    matcher_factory=matcher_factory(config))
         wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 
@@ -140,10 +159,17 @@ class Services:
             office_hours=service.office_hours,
             union_name=service.union_name,
             now=self.clock(),
-            faq=self.knowledge.matcher if self.knowledge is not None else None,
+            faq=self._measured_matcher if self.knowledge is not None else None,
             members=self._members,
             stations=self._stations,
         )
+
+    def _measured_matcher(self) -> _MeasuredMatcher | None:
+        matcher = self.knowledge.matcher() if self.knowledge is not None else None
+        if matcher is None:
+            return None
+        metrics.knowledge_version(matcher.knowledge.fingerprint)
+        return _MeasuredMatcher(matcher)
 
     def after_message(self, message: Incoming, store: Store) -> None:
         """Note the worker's last message: customer-service messages are allowed for 48 h after it.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -47,21 +49,23 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
     """Run the bot: WeChat posts to http://HOST:PORT/wechat."""
     from gunicorn.app.base import BaseApplication
 
-    from bot.web.app import serving_app
-
     config = load(config_path)
+    metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
+    from bot.web.app import serving_app
     if workers > 1 and config.store.url.startswith("memory://"):
         raise click.ClickException(
             "--workers > 1 needs a shared store: memory:// lives inside one process. "
             "Set [store] url = \"redis://…\" (or UNIONBOT_STORE_URL) or run with one worker."
         )
     prepare_embedded(config)
+    warm_knowledge(config)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options: dict[str, Any] = {
                 "bind": f"{host}:{port}", "workers": workers, "threads": threads,
                 "worker_class": "gthread", "accesslog": None, "timeout": 30, "graceful_timeout": 10,
+                "child_exit": _forget_worker_metrics,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)
@@ -69,6 +73,47 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
         def load(self) -> Any:
             return serving_app(config)
 
+    log.info("metrics of all workers gathered in %s", metrics_dir)
     click.echo(f"unionbot serving on http://{host}:{port}/wechat ({workers} worker(s), config: {config.source})")
     click.echo(f"try it: unionbot chat --url http://{host}:{port}" + (f" --config {config_path}" if config_path else ""))
     Server().run()
+
+
+def prepare_metrics_dir() -> str:
+    """An empty directory for the workers' metric files (gunicorn multiprocess mode).
+
+    ``$PROMETHEUS_MULTIPROC_DIR`` when set (its old files removed: counters start again at 0 with
+    the server), else a fresh temporary directory.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        for old in Path(path).glob("*.db"):
+            old.unlink()
+    else:
+        path = tempfile.mkdtemp(prefix="unionbot-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _forget_worker_metrics(_server: Any, worker: Any) -> None:
+    """A worker is gone: drop its live gauges (its counters stay counted)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def warm_knowledge(config: Config) -> None:
+    """Load the knowledge and embed it once, in the master, before any worker starts.
+
+    Workers are forked from the master with the embeddings in memory (and on disk, see
+    ``unionbot faq warm``), so none of them embeds the knowledge itself on a cold start; and a
+    gunicorn worker loads the app before it accepts its first request.
+    """
+    from bot.faq.knowledge import KnowledgeError, load_knowledge
+    from bot.services import matcher_factory
+
+    try:
+        matcher_factory(config)(load_knowledge(config.knowledge.dir))
+    except KnowledgeError as exc:
+        log.error("knowledge in %s could not be loaded: %s", config.knowledge.dir, exc)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bot import metrics
 from bot.core.conversation import Effect, Incoming, Outcome
 from bot.registry.repository import RegistryUnavailable
 from bot.storage.store import Store, StoreUnavailable
@@ -36,8 +37,10 @@ def _register_member(services: Services, message: Incoming, outcome: Outcome, ef
                                         services.registry.register, dict(effect.data))
     except RegistryUnavailable as exc:
         log.error("registry unavailable at 确认 for %s: %s", message.user, exc)
+        metrics.SIGNUPS.labels("unavailable").inc()
         followup = join.on_register_failed(outcome.state, "unavailable")
     else:
+        metrics.SIGNUPS.labels(result.conflict or ("created" if result.created else "existing")).inc()
         if result.conflict:
             followup = join.on_register_failed(outcome.state, result.conflict)
         else:

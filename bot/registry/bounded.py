@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
+from bot import metrics
 from bot.registry.repository import RegistryUnavailable
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class BoundedDatabase:
     def call(self, timeout: float, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)``, or :class:`DatabaseBusy` / :class:`DatabaseTimeout` past the waits."""
         if not self._slots.acquire(timeout=self.busy_wait):
+            metrics.DATABASE_ERRORS.labels("busy").inc()
             raise DatabaseBusy(f"database busy: {self.limit} calls of this worker still running")
         with self._lock:
             self.in_flight += 1
@@ -59,7 +61,11 @@ class BoundedDatabase:
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
+            metrics.DATABASE_ERRORS.labels("timeout").inc()
             raise DatabaseTimeout(f"database did not answer within {timeout:g} s") from None
+        except RegistryUnavailable:
+            metrics.DATABASE_ERRORS.labels("unavailable").inc()
+            raise
 
     def _release(self) -> None:
         with self._lock:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from bot import metrics
 from bot.config import Config, load_config
+from bot.registry.repository import RegistryUnavailable
 from bot.services import Services
 from bot.web.webhook import bp as webhook_bp
 
@@ -25,11 +28,26 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     @app.get("/healthz")
     def health() -> Response:
-        store_ok = services.store.ping()
-        db_ok = services.registry.ping()
-        status = 200 if store_ok and db_ok else 503
-        return Response(f"store={'ok' if store_ok else 'down'} database={'ok' if db_ok else 'down'}\n",
-                        status=status, mimetype="text/plain")
+        """Liveness: this process serves requests (what it depends on is /readyz's business)."""
+        return Response("ok\n", mimetype="text/plain")
+
+    @app.get("/readyz")
+    def ready() -> Response:
+        """Readiness: knowledge and embeddings loaded, Redis and the database reachable."""
+        checks = readiness(services)
+        status = 200 if all(v == "ok" for v in checks.values()) else 503
+        return Response(json.dumps(checks, ensure_ascii=False) + "\n", status=status, mimetype="application/json")
+
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        allow = config.metrics
+        if not metrics.allowed(request.remote_addr, request.headers.get("X-Forwarded-For"), allow.allow,
+                               allow.trust_forwarded_for):
+            return Response("403 Forbidden\n", status=403, mimetype="text/plain")
+        if services.knowledge is not None and services.knowledge.knowledge is not None:
+            metrics.knowledge_version(services.knowledge.knowledge.fingerprint)
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
 
     @app.errorhandler(HTTPException)
     def plain_error(exc: HTTPException) -> Response:
@@ -37,6 +55,22 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         return Response(f"{exc.code} {exc.name}\n", status=exc.code or 500, mimetype="text/plain")
 
     return app
+
+
+def readiness(services: Services) -> dict[str, str]:
+    """Each dependency's state: "ok", or why not (a short reason, no secrets)."""
+    knowledge = services.knowledge
+    if knowledge is None or knowledge.knowledge is None:
+        faq = "not loaded" + (f": {knowledge.last_error.splitlines()[0]}" if knowledge and knowledge.last_error else "")
+    else:
+        faq = "ok"  # the matcher, embeddings included, is built before the knowledge is published
+    store = "ok" if services.store.ping() else "unreachable"
+    try:
+        reachable = services.database.call(services.config.database.lookup_timeout, services.registry.ping)
+        database = "ok" if reachable else "unreachable"
+    except RegistryUnavailable as exc:
+        database = str(exc)
+    return {"knowledge": faq, "store": store, "database": database}
 
 
 def serving_app(config: Config) -> Flask:

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, request
 
+from bot import metrics
 from bot.core.conversation import Incoming, Outcome, State
 from bot.core.effects import run_effects, split_store_writes
 from bot.core.router import fit_reply
@@ -80,7 +81,8 @@ def receive() -> Response:
     except ProtocolError as exc:
         log.warning("refused message (%s): %s", exc.status, exc.reason)
         return Response(exc.reason, status=exc.status, mimetype="text/plain")
-    reply = answer_in_time(services, message)
+    with metrics.REPLY_SECONDS.time():
+        reply = answer_in_time(services, message)
     if reply == "success":
         return Response("success", mimetype="text/plain")
     return Response(seal(config, query, reply, secrets.token_hex(8), int(now)), mimetype="application/xml")
@@ -119,6 +121,7 @@ def handle(services: Services, message: Incoming, delivery: Delivery | None = No
             if isinstance(turn, str):
                 return turn
     except LockTimeout:
+        metrics.MESSAGES.labels(message.kind, "busy").inc()
         return render_text(message.user, message.account, BUSY_TEXT, int(services.clock()))
     except StoreUnavailable as exc:
         log.error("store unavailable, answering without conversation state: %s", exc)
@@ -135,12 +138,15 @@ def _retry(store: Store, key: str, message: Incoming, wait: float) -> Turn | str
     delivery died without one (its claim expired), or ``success`` while it is still at work."""
     stored = store.wait_reply(key, wait)
     if stored is not None:
+        metrics.RETRIES.labels("replied").inc()
         log.info("retry of %s answered from the first delivery", key)
         return stored.decode("utf-8")
     turn = store.begin_turn(message.user, key, wait=wait)
     if turn is None:
+        metrics.RETRIES.labels("in_progress").inc()
         log.info("retry of %s: the first delivery is still at work, no reply yet; answered success", key)
         return "success"
+    metrics.RETRIES.labels("rerun").inc()
     log.warning("retry of %s: the first delivery left no reply (its worker died?); handling it again", key)
     return turn
 
@@ -154,6 +160,7 @@ def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: De
         outcome = services.route(state, message, services.context())
         if pending:  # a reply that came too late for WeChat: shown before anything else
             outcome = replace(outcome, replies=(pending, *outcome.replies))
+        metrics.MESSAGES.labels(message.kind, metrics.message_outcome(outcome)).inc()
         outcome, store_writes = split_store_writes(fit_reply(outcome))
         if outcome.effects:
             store.save_state(message.user, outcome.state)  # effects run only once the state is safe
@@ -168,6 +175,7 @@ def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: De
         log.error("store failed mid-conversation, answering without state: %s", exc)
         return _render(services, message, _degraded(services, message))
     except Exception:
+        metrics.MESSAGES.labels(message.kind, "error").inc()
         log.exception("handler failed for %s", key)
         with contextlib.suppress(StoreUnavailable):
             store.abandon_turn(turn)
@@ -181,6 +189,7 @@ def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: De
     try:
         store.finish_turn(turn, state, reply.encode("utf-8"), also=also)
     except StoreUnavailable as exc:  # the work is done (maybe a member written): still say so
+        metrics.STORE_ERRORS.inc()
         log.error("answered %s but could not save the conversation: %s", key, exc)
     return reply
 
@@ -195,10 +204,12 @@ def _deliver_late(services: Services, message: Incoming, outcome: Outcome) -> St
             message.kind != "event" or within_service_window(services.store, message.user, services.clock())):
         try:
             if services.wechat.send_text(message.user, text):
+                metrics.LATE_REPLIES.labels("customer_service").inc()
                 log.info("late reply to %s sent as a customer-service message", message.user)
                 return outcome.state
         except Exception:
             log.exception("late reply to %s could not be sent; kept for the next message", message.user)
+    metrics.LATE_REPLIES.labels("next_message").inc()
     log.info("late reply to %s kept for their next message", message.user)
     earlier = outcome.state.get(PENDING_KEY, "")
     return {**outcome.state, PENDING_KEY: "\n\n".join(filter(None, (earlier, text)))}
@@ -210,6 +221,8 @@ def _degraded(services: Services, message: Incoming) -> Outcome:
     A suggestion list is still shown (its questions can be typed back); only a numbered pick,
     which needs the remembered list, will not work until Redis is back.
     """
+    metrics.STORE_ERRORS.inc()
+    metrics.MESSAGES.labels(message.kind, "degraded").inc()
     outcome = fit_reply(services.route({}, message, services.context()))
     if outcome.state.get("flow") or any(e.kind != "record_unanswered" for e in outcome.effects):
         text = DEGRADED_TEXT.format(hotline=services.config.service.hotline)
