@@ -16,7 +16,7 @@ from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, Wec
 from bot.core.conversation import Outcome
 from bot.core.router import route as real_route
 from bot.services import Services
-from bot.web.app import create_app, serving_app
+from bot.web.app import create_app
 from bot.wechat.simulator import Simulator, flask_transport
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -114,7 +114,7 @@ def test_an_unanswered_question_is_recorded_once_for_staff(bot: Bot) -> None:
 
 
 def test_a_serving_worker_loads_the_knowledge_before_the_first_message(tmp_path: Path) -> None:
-    services = serving_app(make_config(tmp_path)).extensions["unionbot"]
+    services = create_app(make_config(tmp_path)).extensions["unionbot"]
     assert services.knowledge.loaded_at is not None and services.knowledge.last_error is None
 
 

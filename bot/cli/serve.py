@@ -51,7 +51,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
 
     config = load(config_path)
     metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
-    from bot.web.app import serving_app
+    from bot.web.app import create_app
     if workers > 1 and config.store.url.startswith("memory://"):
         raise click.ClickException(
             "--workers > 1 needs a shared store: memory:// lives inside one process. "
@@ -71,7 +71,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return serving_app(config)
+            return create_app(config)
 
     log.info("metrics of all workers gathered in %s", metrics_dir)
     click.echo(f"unionbot serving on http://{host}:{port}/wechat ({workers} worker(s), config: {config.source})")

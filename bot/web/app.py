@@ -18,9 +18,13 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
-    """Build the app. ``services`` lets tests inject a clock, a router or a store."""
+    """Build the app, its knowledge loaded (and embedded) before the first message: a message must
+    never wait for that, WeChat gives up after 5 s. ``services`` lets tests inject a clock, a
+    router or a store."""
     config = config or (services.config if services else load_config())
     services = services or Services.from_config(config)
+    if services.knowledge is not None:
+        services.knowledge.matcher()
     app = Flask("unionbot")
     app.config["MAX_CONTENT_LENGTH"] = config.wechat.max_body_bytes
     app.extensions["unionbot"] = services
@@ -73,15 +77,6 @@ def readiness(services: Services) -> dict[str, str]:
     return {"knowledge": faq, "store": store, "database": database}
 
 
-def serving_app(config: Config) -> Flask:
-    """The app a serving worker runs: knowledge loaded before the first message, not during it."""
-    app = create_app(config)
-    services: Services = app.extensions["unionbot"]
-    if services.knowledge is not None:
-        services.knowledge.matcher()
-    return app
-
-
 def wsgi_app() -> Flask:
     """Entry point for gunicorn (``bot.web.app:wsgi_app()``): config from ``$UNIONBOT_CONFIG``."""
-    return serving_app(load_config())
+    return create_app(load_config())

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("wechat", __name__)
 
+TEXT_KEEP = (250, 250)
+"""Characters kept from the beginning and the end of a long message (WeChat allows a few thousand)."""
+
 PENDING_KEY = "pending_reply"
 """State key of a reply that was ready too late for WeChat and could not be sent otherwise."""
 
@@ -77,7 +80,7 @@ def receive() -> Response:
     now = services.clock()
     try:
         plain = open_message(config, query, request.get_data(cache=False), now)
-        message = parse(plain)
+        message = bounded(parse(plain))
     except ProtocolError as exc:
         log.warning("refused message (%s): %s", exc.status, exc.reason)
         return Response(exc.reason, status=exc.status, mimetype="text/plain")
@@ -86,6 +89,18 @@ def receive() -> Response:
     if reply == "success":
         return Response("success", mimetype="text/plain")
     return Response(seal(config, query, reply, secrets.token_hex(8), int(now)), mimetype="application/xml")
+
+
+def bounded(message: Incoming) -> Incoming:
+    """The message with its text cut to :data:`TEXT_KEEP` characters (beginning and end).
+
+    Handlers, the matcher and its memo never see more, however long the message: a question is
+    usually at the start or the end of a long story, so both are kept.
+    """
+    if len(message.text) <= sum(TEXT_KEEP):
+        return message
+    head, tail = TEXT_KEEP
+    return replace(message, text=message.text[:head] + "\n" + message.text[-tail:])
 
 
 def answer_in_time(services: Services, message: Incoming) -> str:
