@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from bot import logs
 from bot.cli import config_option, load
 from bot.config import Config
 
@@ -50,6 +51,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
     from gunicorn.app.base import BaseApplication
 
     config = load(config_path)
+    logs.configure(config.log)
     metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
     from bot.web.app import create_app
     if workers > 1 and config.store.url.startswith("memory://"):

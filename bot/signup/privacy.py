@@ -32,6 +32,13 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+def mask_openid(openid: str) -> str:
+    """oX1a2b3c4d5e6f7g8h9i0jKLMN -> oX1a…KLMN: enough to tell log lines of one worker apart."""
+    if len(openid) <= 8:
+        return "*" * len(openid)
+    return openid[:4] + "…" + openid[-4:]
+
+
 def mask_id_number(id_number: str) -> str:
     """110105194912310021 -> 110105********0021: region and last four only."""
     if len(id_number) < 10:

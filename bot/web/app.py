@@ -8,7 +8,7 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from bot import metrics
+from bot import logs, metrics
 from bot.config import Config, load_config
 from bot.registry.repository import RegistryUnavailable
 from bot.services import Services
@@ -79,4 +79,6 @@ def readiness(services: Services) -> dict[str, str]:
 
 def wsgi_app() -> Flask:
     """Entry point for gunicorn (``bot.web.app:wsgi_app()``): config from ``$UNIONBOT_CONFIG``."""
-    return create_app(load_config())
+    config = load_config()
+    logs.configure(config.log)
+    return create_app(config)

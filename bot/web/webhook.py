@@ -11,13 +11,14 @@ and then show "该公众号暂时无法提供服务".
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import secrets
 from dataclasses import replace
 
 from flask import Blueprint, Response, current_app, request
 
-from bot import metrics
+from bot import logs, metrics
 from bot.core.conversation import Incoming, Outcome, State
 from bot.core.effects import run_effects, split_store_writes
 from bot.core.router import fit_reply
@@ -84,7 +85,7 @@ def receive() -> Response:
     except ProtocolError as exc:
         log.warning("refused message (%s): %s", exc.status, exc.reason)
         return Response(exc.reason, status=exc.status, mimetype="text/plain")
-    with metrics.REPLY_SECONDS.time():
+    with metrics.REPLY_SECONDS.time(), logs.request_context(message.user):
         reply = answer_in_time(services, message)
     if reply == "success":
         return Response("success", mimetype="text/plain")
@@ -107,7 +108,7 @@ def answer_in_time(services: Services, message: Incoming) -> str:
     """:func:`handle` on a worker thread; past ``service.reply_deadline`` WeChat gets ``success``
     and the reply goes out later (:func:`_deliver_late`), instead of WeChat giving up on it."""
     delivery = Delivery()
-    services.workers.submit(_handle_into, services, message, delivery)
+    services.workers.submit(contextvars.copy_context().run, _handle_into, services, message, delivery)
     return delivery.wait(services.config.service.reply_deadline)
 
 
