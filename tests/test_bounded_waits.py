@@ -153,6 +153,7 @@ def test_a_signup_whose_database_write_cannot_finish_says_later_and_keeps_the_an
         assert bot.state("frozen-db-user")["join"]["answers"]  # what the worker typed is kept
         release.set()
         bot.registry.register = real_register
+        bot.services.config = bot.config  # the database is back: the usual wait again
         assert "提交成功" in bot.say("frozen-db-user", "确认")
         assert len(bot.member_rows()) == 1
     finally:

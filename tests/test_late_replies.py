@@ -19,7 +19,7 @@ from bot.web.app import create_app
 from bot.wechat.simulator import Simulator, flask_transport
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
-DEADLINE = 0.5  # seconds (production: 4; WeChat gives up at 5): long enough for a quick reply on a busy CI
+DEADLINE = 2.0  # seconds (production: 4; WeChat gives up at 5): long enough for a quick reply on a busy CI
 
 
 class SlowBot:
