@@ -122,11 +122,9 @@ def _handle_into(services: Services, message: Incoming, delivery: Delivery) -> N
     delivery.put(reply)
 
 
-def handle(services: Services, message: Incoming, delivery: Delivery | None = None) -> str:
-    """The reply XML for one parsed message (or ``success`` for nothing to say).
-
-    With a ``delivery``, a reply ready only after its deadline is delivered late instead.
-    """
+def handle(services: Services, message: Incoming, delivery: Delivery) -> str:
+    """The reply XML for one parsed message (or ``success`` for nothing to say); a reply ready
+    only after ``delivery``'s deadline is delivered late instead."""
     store = services.store
     key = dedup_key(message)
     wait = max(0.1, services.config.service.reply_deadline - 0.5)
@@ -167,7 +165,7 @@ def _retry(store: Store, key: str, message: Incoming, wait: float) -> Turn | str
     return turn
 
 
-def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: Delivery | None) -> str:
+def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: Delivery) -> str:
     store = services.store
     key = turn.message_key
     state = dict(turn.state)
@@ -182,7 +180,7 @@ def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: De
             store.save_state(message.user, outcome.state)  # effects run only once the state is safe
             outcome = run_effects(services, message, outcome)
         state = outcome.state
-        if delivery is None or delivery.keep_reply():
+        if delivery.keep_reply():
             reply = _render(services, message, outcome)
         else:
             state = _deliver_late(services, message, outcome)
