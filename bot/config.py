@@ -7,6 +7,7 @@ the key and the problem (:class:`ConfigError`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -51,6 +52,24 @@ class StoreConfig:
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = "sqlite:///unionbot.db"
+    connect_timeout: float = 2.0
+    """Seconds to open a connection (PostgreSQL counts whole seconds, at least 2)."""
+    statement_timeout_ms: int = 3000
+    """Longest statement the server runs for the bot (PostgreSQL ``statement_timeout``)."""
+    lock_timeout_ms: int = 2000
+    """Longest wait for a row or table lock (PostgreSQL ``lock_timeout``, SQLite busy timeout)."""
+    pool_size: int = 4
+    """Connections each worker process keeps open (plus ``max_overflow`` under bursts)."""
+    max_overflow: int = 4
+    pool_timeout: float = 1.0
+    """Seconds a request waits for a free pooled connection before giving up."""
+    max_concurrent: int = 6
+    """Database calls one worker runs at once; more wait ``busy_wait`` seconds, then are refused."""
+    busy_wait: float = 0.2
+    lookup_timeout: float = 1.5
+    """Seconds a message waits for a read (member or station lookup) before answering without it."""
+    write_timeout: float = 3.0
+    """Seconds a message waits for a write (a signup at 确认) before saying 稍后再试."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,9 @@ class ServiceConfig:
     office_hours: str = "工作日 9:00-12:00，14:00-17:30"
     station_radius_km: float = 50.0
     """A location farther than this from the nearest station is told it is outside the county."""
+    reply_deadline: float = 4.0
+    """Seconds the webhook waits for a reply before answering WeChat ``success`` (WeChat gives up
+    at 5 s); a later reply goes out as a customer-service message or with the next message."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,21 @@ class AdminConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    allow: tuple[str, ...] = ()
+    """Addresses or networks (CIDR) besides loopback that may read ``/metrics``."""
+    trust_forwarded_for: bool = False
+    """Take the client address from X-Forwarded-For (only behind a proxy that sets it itself)."""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    format: str = "text"
+    """"text" (one readable line) or "json" (one JSON object a line, with request id and masked user)."""
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
 class Config:
     wechat: WechatConfig = field(default_factory=WechatConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -114,6 +151,8 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     source: str = DEFAULTS
 
 
@@ -238,6 +277,26 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.gaps_max_count: must be a positive number of questions")
     if "://" not in config.database.url:
         raise ConfigError(f"database.url: not a database URL: {config.database.url!r}")
+    if not 0 < config.service.reply_deadline <= 4.5:
+        raise ConfigError("service.reply_deadline: must be between 0 and 4.5 seconds (WeChat waits 5 s)")
+    d = config.database
+    for name in ("connect_timeout", "pool_timeout", "busy_wait", "lookup_timeout", "write_timeout"):
+        if getattr(d, name) <= 0:
+            raise ConfigError(f"database.{name}: must be a positive number of seconds")
+    for name in ("statement_timeout_ms", "lock_timeout_ms", "pool_size", "max_concurrent"):
+        if getattr(d, name) < 1:
+            raise ConfigError(f"database.{name}: must be at least 1")
+    if d.max_overflow < 0:
+        raise ConfigError("database.max_overflow: must be 0 or more")
+    for entry in config.metrics.allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"metrics.allow: not an address or network: {entry!r}") from None
+    if config.log.format not in ("text", "json"):
+        raise ConfigError(f"log.format: must be text or json, got {config.log.format!r}")
+    if config.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"log.level: must be DEBUG, INFO, WARNING or ERROR, got {config.log.level!r}")
     if config.knowledge.semantic not in ("auto", "on", "off"):
         raise ConfigError(f"knowledge.semantic: must be auto, on or off, got {config.knowledge.semantic!r}")
     if config.knowledge.match_memo < 0:

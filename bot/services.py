@@ -14,36 +14,43 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from bot import metrics
 from bot.config import Config
 from bot.core import router
 from bot.core.conversation import Context, Incoming, Outcome, State
-from bot.faq.knowledge import KnowledgeSource
-from bot.faq.matcher import Matcher
+from bot.faq.knowledge import Knowledge, KnowledgeSource
+from bot.faq.matcher import Matcher, MatchResult
+from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
 from bot.storage.store import Store, StoreUnavailable
+from bot.web.delivery import TurnKeeper
 from bot.wechat.api import WechatApi, record_interaction
 
 log = logging.getLogger(__name__)
 
 Route = Callable[[State, Incoming, Context], Outcome]
 
-DATABASE_CONNECT_TIMEOUT = 2.0
+HANDLER_THREADS = 32
+"""Message-handling threads per process: more than gunicorn's request threads, since a thread may
+still be finishing a late reply (every wait in it is bounded) after its request was answered."""
 
 
 class _MembersOrNothing:
-    """The registry as handlers see it: when the database is down, nobody is found (yet).
+    """The registry as handlers see it: when the database is down or slow, nobody is found (yet).
 
     A worker who is in fact a member may then be offered a signup; confirming it finds the
     existing member by openid, so nothing is duplicated.
     """
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, database: BoundedDatabase, timeout: float) -> None:
         self.registry = registry
+        self.database = database
+        self.timeout = timeout
 
     def find_by_openid(self, openid: str) -> Mapping[str, Any] | None:
         try:
-            return self.registry.find_by_openid(openid)
+            return self.database.call(self.timeout, self.registry.find_by_openid, openid)
         except RegistryUnavailable as exc:
             log.error("registry unavailable, treating %s as not a member: %s", openid, exc)
             return None
@@ -58,14 +65,16 @@ class _MembersOrNothing:
 
 
 class _StationsOrNothing:
-    """Stations as handlers see them: an unreachable Redis or database means none found."""
+    """Stations as handlers see them: an unreachable or slow Redis or database means none found."""
 
-    def __init__(self, directory: StationDirectory) -> None:
+    def __init__(self, directory: StationDirectory, database: BoundedDatabase, timeout: float) -> None:
         self.directory = directory
+        self.database = database
+        self.timeout = timeout
 
     def station(self, code: str) -> Mapping[str, Any] | None:
         try:
-            return self.directory.station(code)
+            return self.database.call(self.timeout, self.directory.station, code)
         except (RegistryUnavailable, StoreUnavailable) as exc:
             log.error("station lookup failed: %s", exc)
             return None
@@ -79,10 +88,31 @@ class _StationsOrNothing:
 
     def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
         try:
-            return self.directory.nearest(latitude, longitude, count)
+            return self.database.call(self.timeout, self.directory.nearest, latitude, longitude, count)
         except (RegistryUnavailable, StoreUnavailable) as exc:
             log.error("nearest stations failed: %s", exc)
             return []
+
+
+def matcher_factory(config: Config) -> Callable[[Knowledge], Matcher]:
+    """How this config builds a matcher from knowledge (the serving workers, ``faq warm``)."""
+    kc = config.knowledge
+    return lambda knowledge: Matcher(knowledge, semantic=kc.semantic_switch, memo_size=kc.match_memo,
+                                     cache_dir=kc.cache_dir or None)
+
+
+class _MeasuredMatcher:
+    """The FAQ matcher as handlers see it: each match timed and counted for /metrics."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+        self.knowledge = matcher.knowledge
+
+    def match(self, text: str) -> MatchResult:
+        with metrics.MATCH_SECONDS.time():
+            result = self.matcher.match(text)
+        metrics.MATCHES.labels(result.outcome).inc()
+        return result
 
 
 @dataclass
@@ -101,22 +131,38 @@ class Services:
         if store.embedded:
             log.warning("store.url is memory://: conversation state lives in this process only")
         # WeChat waits 5 s for a reply: give up on an unreachable database well before that
-        registry = Registry.from_config(config, connect_timeout=DATABASE_CONNECT_TIMEOUT)
-        kc = config.knowledge
-        knowledge = KnowledgeSource(kc.dir, reload_interval=kc.reload_interval,
-                                    matcher_factory=lambda k: Matcher(k, semantic=kc.semantic_switch,
-                                                                      memo_size=kc.match_memo,
-                                                                      cache_dir=kc.cache_dir or None))
+        db = config.database
+        registry = Registry.from_config(config, connect_timeout=db.connect_timeout, engine_options={
+            "statement_timeout_ms": db.statement_timeout_ms, "lock_timeout_ms": db.lock_timeout_ms,
+            "pool_size": db.pool_size, "max_overflow": db.max_overflow, "pool_timeout": db.pool_timeout})
+        knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
+                                    matcher_factory=matcher_factory(config))
         wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 
     @cached_property
+    def database(self) -> BoundedDatabase:
+        """Every database call made while answering a message goes through this (bounded waits)."""
+        return BoundedDatabase(self.config.database.max_concurrent, self.config.database.busy_wait)
+
+    @cached_property
     def _members(self) -> _MembersOrNothing:
-        return _MembersOrNothing(self.registry)
+        return _MembersOrNothing(self.registry, self.database, self.config.database.lookup_timeout)
 
     @cached_property
     def _stations(self) -> _StationsOrNothing:
-        return _StationsOrNothing(StationDirectory(self.registry, self.store))
+        return _StationsOrNothing(StationDirectory(self.registry, self.store), self.database,
+                                  self.config.database.lookup_timeout)
+
+    @cached_property
+    def workers(self) -> ThreadPoolExecutor:
+        """Threads that handle messages, so the request thread can answer WeChat by the deadline."""
+        return ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="message")
+
+    @cached_property
+    def turns(self) -> TurnKeeper:
+        """Renews the claims of messages being handled (a killed worker's expire within seconds)."""
+        return TurnKeeper(self.store)
 
     @cached_property
     def _sender(self) -> ThreadPoolExecutor:
@@ -129,11 +175,18 @@ class Services:
             office_hours=service.office_hours,
             union_name=service.union_name,
             now=self.clock(),
-            faq=self.knowledge.matcher if self.knowledge is not None else None,
+            faq=self._measured_matcher if self.knowledge is not None else None,
             members=self._members,
             stations=self._stations,
             station_radius_km=service.station_radius_km,
         )
+
+    def _measured_matcher(self) -> _MeasuredMatcher | None:
+        matcher = self.knowledge.matcher() if self.knowledge is not None else None
+        if matcher is None:
+            return None
+        metrics.knowledge_version(matcher.knowledge.fingerprint)
+        return _MeasuredMatcher(matcher)
 
     def after_message(self, message: Incoming, store: Store) -> None:
         """Note the worker's last message: customer-service messages are allowed for 48 h after it.

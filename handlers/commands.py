@@ -52,7 +52,10 @@ def greeting(ctx: Context) -> str:
 
 def human(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if HUMAN(message):
-        return Outcome(state=state, replies=(human_text(ctx),), transfer_to_human=True)
+        effects = (Effect("count_question", {"outcome": "human", "at": ctx.now, "user": message.user,
+                                             "text": message.text or ""}),
+                   Effect("human_requested", {"user": message.user, "at": ctx.now}))
+        return Outcome(state=state, replies=(human_text(ctx),), effects=effects, transfer_to_human=True)
     return None
 
 

@@ -11,7 +11,6 @@ import segno
 from click.testing import CliRunner
 from fake_wechat_api import FakeWechatApi
 from PIL import Image, ImageDraw
-from support.app import write_config
 
 import bot.stations.posters as posters
 from bot.cli import main

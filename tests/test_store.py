@@ -41,6 +41,7 @@ def test_reply_is_kept_for_retries(store: Store) -> None:
 
 
 def test_wait_reply_sees_a_reply_saved_meanwhile(store: Store) -> None:
+    assert store.begin_turn("u3", "msg:3") is not None  # the first delivery is at work
     timer = threading.Timer(0.05, store.save_reply, args=("msg:3", b"late"))
     timer.start()
     assert store.wait_reply("msg:3", timeout=5) == b"late"
@@ -136,3 +137,19 @@ def test_a_stale_lock_holder_cannot_unlock_the_next_holder(store: Store) -> None
     store.finish_turn(first, {"late": True}, b"r")  # must not release second's lock
     with pytest.raises(LockTimeout):
         store.begin_turn("u3", "msg:32", wait=0.05)
+
+
+def test_wait_reply_stops_waiting_once_nobody_holds_the_claim(store: Store) -> None:
+    assert store.begin_turn("u5", "msg:50") is not None
+    store.redis.delete(store.key("seen", "msg:50"))  # as when the claim of a killed worker expires
+    assert store.wait_reply("msg:50", timeout=60) is None  # at once, not after a minute
+
+
+def test_claims_and_locks_are_short_until_renewed_then_kept_for_retries(store: Store) -> None:
+    turn = store.begin_turn("u6", "msg:60", lock_ttl=2)
+    seen, lock = store.key("seen", "msg:60"), store.key("lock", "user", "u6")
+    assert 0 < store.redis.pttl(seen) <= 2000 and 0 < store.redis.pttl(lock) <= 2000
+    store.renew_turns([turn], ttl=30)
+    assert store.redis.pttl(seen) > 2000 and store.redis.pttl(lock) > 2000
+    store.finish_turn(turn, {}, b"<xml/>")
+    assert store.redis.ttl(seen) > 60 and not store.redis.exists(lock)

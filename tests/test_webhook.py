@@ -15,7 +15,7 @@ from support.clock import NOW
 
 from bot.core.conversation import Outcome
 from bot.core.router import route as real_route
-from bot.web.app import serving_app
+from bot.web.app import create_app
 
 
 def echo(state, message, ctx) -> Outcome:
@@ -65,7 +65,7 @@ def test_an_unanswered_question_is_recorded_once_for_staff(bot: Bot) -> None:
 
 
 def test_a_serving_worker_loads_the_knowledge_before_the_first_message(tmp_path: Path) -> None:
-    services = serving_app(make_config(tmp_path)).extensions["unionbot"]
+    services = create_app(make_config(tmp_path)).extensions["unionbot"]
     assert services.knowledge.loaded_at is not None and services.knowledge.last_error is None
 
 
@@ -382,9 +382,12 @@ def test_every_button_of_the_shipped_menu_has_a_handler(bot: Bot) -> None:
             assert reply != help_text(bot.services.context()), key
 
 
-def test_health_check_reports_store_and_database(tmp_path: Path) -> None:
-    ok = Bot(tmp_path).app.test_client().get("/healthz")
-    assert ok.status_code == 200 and ok.data == b"store=ok database=ok\n"
+def test_readiness_reports_store_and_database_and_liveness_does_not(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.services.knowledge.matcher()
+    ok = bot.app.test_client().get("/readyz")
+    assert ok.status_code == 200 and ok.json == {"knowledge": "ok", "store": "ok", "database": "ok"}
     (tmp_path / "down").mkdir()
-    down = Bot(tmp_path / "down", store_url="redis://127.0.0.1:1/0").app.test_client().get("/healthz")
-    assert down.status_code == 503 and b"store=down" in down.data
+    down = Bot(tmp_path / "down", store_url="redis://127.0.0.1:1/0").app.test_client()
+    assert down.get("/healthz").status_code == 200  # alive: restarting it would not bring Redis back
+    assert down.get("/readyz").status_code == 503 and down.get("/readyz").json["store"] == "unreachable"

@@ -49,10 +49,10 @@ def chat(config: Config, url: str | None, user: str) -> None:
         store = None if shared.embedded else shared
     else:
         from bot.cli.serve import prepare_embedded
-        from bot.web.app import serving_app
+        from bot.web.app import create_app
 
         prepare_embedded(config)
-        app = serving_app(config)  # a knowledge problem shows before the first question
+        app = create_app(config)  # a knowledge problem shows before the first question
         transport = flask_transport(app)
         store = app.extensions["unionbot"].store
     sim = Simulator(config.wechat, transport, clock=time.time)

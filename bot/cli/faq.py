@@ -329,3 +329,26 @@ def gaps_cmd(cfg: Config, limit: int, clear: bool) -> None:
     if clear:
         store.clear_unanswered()
         click.echo(f"已清除 {len(rows)} 条记录", err=True)
+
+
+@faq.command("warm")
+@pass_config
+def warm_cmd(cfg: Config) -> None:
+    """Embed the knowledge now (at deploy), so no worker does it on its first start.
+
+    The embeddings land in the on-disk cache of bot/faq/semantic.py, one file per knowledge
+    content and model: workers of the same knowledge version read them instead of computing.
+    """
+    from bot.services import matcher_factory
+
+    try:
+        knowledge = load_knowledge(cfg.knowledge.dir)
+    except KnowledgeError as exc:
+        raise click.ClickException(f"knowledge in {cfg.knowledge.dir} is not valid:\n{exc}") from None
+    started = time.monotonic()
+    matcher = matcher_factory(cfg)(knowledge)
+    if matcher.semantic is None:
+        click.echo(f"nothing to warm: the semantic signal is off or not installed (knowledge {knowledge.fingerprint})")
+        return
+    click.echo(f"warm: {len(knowledge.entries)} entries of knowledge {knowledge.fingerprint} embedded and "
+               f"cached on disk in {time.monotonic() - started:.1f} s")

@@ -23,8 +23,8 @@ from bot.config import Config
 from bot.registry.export import export_row, local_time, write_csv, write_xlsx
 from bot.registry.models import GENDER_LABELS, STATUS_LABELS
 from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
-from bot.signup.privacy import generate_key
 from bot.signup.card import decision_text
+from bot.signup.privacy import generate_key
 
 Notifier = Callable[[dict[str, Any]], bool]
 """Sends the worker ``member["message"]`` (a customer-service text to ``member["openid"]``);

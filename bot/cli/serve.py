@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
+from bot import logs
 from bot.cli.options import pass_config
 from bot.config import DEFAULTS, Config
 
@@ -47,7 +50,9 @@ def serve(config: Config, host: str, port: int, workers: int, threads: int) -> N
     """Run the bot: WeChat posts to http://HOST:PORT/wechat."""
     from gunicorn.app.base import BaseApplication
 
-    from bot.web.app import serving_app
+    logs.configure(config.log)
+    metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
+    from bot.web.app import create_app
 
     if workers > 1 and config.store.url.startswith("memory://"):
         raise click.ClickException(
@@ -55,20 +60,63 @@ def serve(config: Config, host: str, port: int, workers: int, threads: int) -> N
             "Set [store] url = \"redis://…\" (or UNIONBOT_STORE_URL) or run with one worker."
         )
     prepare_embedded(config)
+    warm_knowledge(config)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options: dict[str, Any] = {
                 "bind": f"{host}:{port}", "workers": workers, "threads": threads,
                 "worker_class": "gthread", "accesslog": None, "timeout": 30, "graceful_timeout": 10,
+                "child_exit": _forget_worker_metrics,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return serving_app(config)
+            return create_app(config)
 
+    log.info("metrics of all workers gathered in %s", metrics_dir)
     click.echo(f"unionbot serving on http://{host}:{port}/wechat ({workers} worker(s), config: {config.source})")
     with_config = f" --config {config.source}" if config.source != DEFAULTS else ""
     click.echo(f"try it: unionbot chat --url http://{host}:{port}{with_config}")
     Server().run()
+
+
+def prepare_metrics_dir() -> str:
+    """An empty directory for the workers' metric files (gunicorn multiprocess mode).
+
+    ``$PROMETHEUS_MULTIPROC_DIR`` when set (its old files removed: counters start again at 0 with
+    the server), else a fresh temporary directory.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        for old in Path(path).glob("*.db"):
+            old.unlink()
+    else:
+        path = tempfile.mkdtemp(prefix="unionbot-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _forget_worker_metrics(_server: Any, worker: Any) -> None:
+    """A worker is gone: drop its live gauges (its counters stay counted)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def warm_knowledge(config: Config) -> None:
+    """Load the knowledge and embed it once, in the master, before any worker starts.
+
+    Workers are forked from the master with the embeddings in memory (and on disk, see
+    ``unionbot faq warm``), so none of them embeds the knowledge itself on a cold start; and a
+    gunicorn worker loads the app before it accepts its first request.
+    """
+    from bot.faq.knowledge import KnowledgeError, load_knowledge
+    from bot.services import matcher_factory
+
+    try:
+        matcher_factory(config)(load_knowledge(config.knowledge.dir))
+    except KnowledgeError as exc:
+        log.error("knowledge in %s could not be loaded: %s", config.knowledge.dir, exc)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from bot import metrics
 from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 from bot.registry.repository import RegistryUnavailable
 from bot.storage import stats
@@ -60,11 +61,14 @@ def _register_member(services: Services, message: Incoming, outcome: Outcome, ef
     registered, failed = _REGISTER_RESULTS[flow]
     ctx = services.context()
     try:
-        result = services.registry.register(dict(effect.data))
+        result = services.database.call(services.config.database.write_timeout,
+                                        services.registry.register, dict(effect.data))
     except RegistryUnavailable as exc:
         log.error("registry unavailable at 确认 for %s: %s", message.user, exc)
+        metrics.SIGNUPS.labels("unavailable").inc()
         followup = failed(outcome.state, "unavailable", ctx)
     else:
+        metrics.SIGNUPS.labels(result.conflict or ("created" if result.created else "existing")).inc()
         if result.conflict:
             followup = failed(outcome.state, result.conflict, ctx)
         else:

@@ -33,9 +33,9 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from bot.faq import offtopic
 from bot.faq import semantic as sem_mod
 from bot.faq.decision import answer_probability, decision_features
-from bot.faq import offtopic
 from bot.faq.index import TYPE_PREFIX, TermIndex
 from bot.faq.knowledge import Knowledge
 from bot.faq.params import Params

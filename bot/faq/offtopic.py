@@ -42,15 +42,15 @@ def modified_terms(index: TermIndex, text: str) -> set[str]:
     return out
 
 
-def key_terms(index: TermIndex, text: str, index: int) -> set[str]:
-    """The content bigrams of the question that entry ``index`` uses, leaving out the ones most
+def key_terms(index: TermIndex, text: str, entry: int) -> set[str]:
+    """The content bigrams of the question that entry ``entry`` uses, leaving out the ones most
     entries use (工会 in a union's knowledge says nothing about which entry is meant)."""
     out = set()
     for term in index.query_terms(text):
         if (len(term) == 2 and not term.startswith(TYPE_PREFIX) and term not in STOP_BIGRAMS
                 and term[0] not in STOP_CHARS and term[1] not in STOP_CHARS
                 and len(index.postings.get(term, ())) <= index.common
-                and index in index.ids.get(term, ())):
+                and entry in index.ids.get(term, ())):
             out.add(term)
     return out
 

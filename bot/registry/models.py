@@ -154,15 +154,30 @@ class StaffEvent(Base):
 # -- engine and migrations ----------------------------------------------------------------------
 
 
-def make_engine(url: str, connect_timeout: float = 5.0, **kwargs: Any) -> sa.Engine:
-    """An engine with the settings the registry needs on each backend."""
+def make_engine(url: str, connect_timeout: float = 5.0, *, statement_timeout_ms: int | None = None,
+                lock_timeout_ms: int | None = None, **kwargs: Any) -> sa.Engine:
+    """An engine with the settings the registry needs on each backend.
+
+    ``statement_timeout_ms`` and ``lock_timeout_ms`` bound what the server does for one statement
+    (PostgreSQL settings sent at connect); on SQLite the lock timeout is the busy timeout. Pool
+    options (``pool_size``, ``max_overflow``, ``pool_timeout``) pass through to SQLAlchemy.
+    """
     url_obj = sa.engine.make_url(url)
     connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
     if url_obj.get_backend_name() == "sqlite":
-        connect_args.setdefault("timeout", max(connect_timeout, 15.0))
+        busy = lock_timeout_ms / 1000 if lock_timeout_ms else max(connect_timeout, 15.0)
+        connect_args.setdefault("timeout", busy)
         connect_args.setdefault("check_same_thread", False)
+        if url_obj.database in (None, "", ":memory:"):  # a single-connection pool: no pool options
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("pool_size", "max_overflow", "pool_timeout")}
     elif url_obj.get_backend_name() == "postgresql":
         connect_args.setdefault("connect_timeout", max(1, int(connect_timeout)))
+        settings = [f"-c {name}={value}" for name, value in (("statement_timeout", statement_timeout_ms),
+                                                              ("lock_timeout", lock_timeout_ms)) if value]
+        if settings:  # added to any options already in the URL (e.g. a search_path)
+            options = " ".join([str(url_obj.query.get("options", "")), *settings]).strip()
+            url_obj = url_obj.difference_update_query(["options"])
+            connect_args["options"] = options
     engine = sa.create_engine(url_obj, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_ms=int(connect_args["timeout"] * 1000),

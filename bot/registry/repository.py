@@ -135,17 +135,17 @@ class Registry:
 
     @classmethod
     def from_url(cls, url: str, cipher: IdCipher | None = None, *, connect_timeout: float = 5.0,
-                 **kwargs: Any) -> Registry:
-        return cls(make_engine(url, connect_timeout=connect_timeout), cipher, **kwargs)
+                 engine_options: Mapping[str, Any] | None = None, **kwargs: Any) -> Registry:
+        return cls(make_engine(url, connect_timeout=connect_timeout, **(engine_options or {})), cipher, **kwargs)
 
     @classmethod
     def from_config(cls, config: Any, clock: Callable[[], dt.datetime] | None = None,
-                    connect_timeout: float = 5.0) -> Registry:
+                    connect_timeout: float = 5.0, engine_options: Mapping[str, Any] | None = None) -> Registry:
         """From a :class:`bot.config.Config` (database.url and the registry section)."""
         reg = config.registry
         return cls.from_url(
             config.database.url, IdCipher(reg.id_key, reg.old_id_keys), connect_timeout=connect_timeout,
-            number_prefix=reg.number_prefix, timezone=reg.timezone, clock=clock,
+            engine_options=engine_options, number_prefix=reg.number_prefix, timezone=reg.timezone, clock=clock,
         )
 
     def close(self) -> None:

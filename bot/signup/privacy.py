@@ -33,6 +33,13 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+def mask_openid(openid: str) -> str:
+    """oX1a2b3c4d5e6f7g8h9i0jKLMN -> oX1a…KLMN: enough to tell log lines of one worker apart."""
+    if len(openid) <= 8:
+        return "*" * len(openid)
+    return openid[:4] + "…" + openid[-4:]
+
+
 def mask_id_number(id_number: str) -> str:
     """110105194912310021 -> 110105********0021: region and last four only."""
     if len(id_number) < 10:
@@ -231,15 +238,3 @@ def _warn_dev_key() -> None:
         "Set registry.id_key (or UNIONBOT_REGISTRY_ID_KEY) before real workers sign up; "
         "`unionbot members keygen` prints one."
     )
-
-
-_LONG_NUMBER = re.compile(r"\d[\d\s-]{5,}[\dXx]")
-
-
-def mask_numbers(text: str) -> str:
-    """Free text with every run of 7 or more digits (a mobile, an ID number) masked, ends kept."""
-    def mask(match: re.Match[str]) -> str:
-        digits = re.sub(r"[\s-]", "", match.group())
-        return mask_id_number(digits) if len(digits) >= 15 else mask_phone(digits)
-
-    return _LONG_NUMBER.sub(mask, text)

@@ -60,8 +60,19 @@ if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) 
 return 0
 """
 
+_RENEW_LOCK = """
+if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) end
+return 0
+"""
+
+CLAIM_TTL = 5.0
+"""Seconds a message claim and a user lock live unless renewed: a worker killed mid-message frees
+both within this time, so WeChat's next retry (5 s after the last) handles the message again."""
+REPLY_TTL = 300
+"""Seconds a finished message's claim and reply are kept for WeChat's retries."""
+
 _BEGIN_TURN = """
-if ARGV[3] == "1" and not redis.call("set", KEYS[1], "1", "NX", "EX", 300) then return false end
+if ARGV[3] == "1" and not redis.call("set", KEYS[1], "1", "NX", "PX", ARGV[2]) then return false end
 if redis.call("set", KEYS[2], ARGV[1], "NX", "PX", ARGV[2]) then
   return {1, redis.call("get", KEYS[3]) or ""}
 end
@@ -199,29 +210,34 @@ class Store:
         """Forget a claim whose handling failed, so WeChat's retry runs it again."""
         self._call(self.redis.delete, self.key("seen", message_key))
 
-    def save_reply(self, message_key: str, body: bytes, ttl: int = 300) -> None:
+    def save_reply(self, message_key: str, body: bytes, ttl: int = REPLY_TTL) -> None:
         self._call(self.redis.set, self.key("reply", message_key), body, ex=ttl)
 
     def reply_for(self, message_key: str) -> bytes | None:
         return self._call(self.redis.get, self.key("reply", message_key))
 
     def wait_reply(self, message_key: str, timeout: float, poll: float = 0.05) -> bytes | None:
-        """The reply stored for ``message_key``, waiting up to ``timeout`` seconds for it."""
+        """The reply stored for ``message_key``, waiting up to ``timeout`` seconds for it, or
+        ``None`` as soon as nobody holds the message's claim any more (its handler died)."""
         deadline = time.monotonic() + timeout
         while True:
-            body = self.reply_for(message_key)
-            if body is not None or time.monotonic() >= deadline:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(self.key("reply", message_key))
+            pipe.exists(self.key("seen", message_key))
+            body, claimed = self._call(pipe.execute)
+            if body is not None or not claimed or time.monotonic() >= deadline:
                 return body
             time.sleep(poll)
 
     # -- a conversation turn: two round trips per message -----------------------------------------
 
-    def begin_turn(self, user: str, message_key: str, lock_ttl: float = 10.0, wait: float = 4.0) -> Turn | None:
+    def begin_turn(self, user: str, message_key: str, lock_ttl: float = CLAIM_TTL, wait: float = 4.0) -> Turn | None:
         """Claim the message, lock the user and read their state: one script, one round trip.
 
         ``None`` means the message was claimed before: a WeChat retry, to be answered with the
         first delivery's reply. Raises :class:`LockTimeout` after ``wait`` seconds behind another
-        message of the same user (the claim is released, so a retry runs).
+        message of the same user (the claim is released, so a retry runs). Claim and lock live
+        ``lock_ttl`` seconds: whoever handles the turn renews them (:meth:`renew_turns`).
         """
         token = secrets.token_hex(8)
         keys = [self.key("seen", message_key), self.key("lock", "user", user), self.key("state", user)]
@@ -244,6 +260,14 @@ class Store:
         # a registered script on the plain client: EVALSHA, loading the script once on NOSCRIPT
         return self.redis.register_script(_BEGIN_TURN)
 
+    def renew_turns(self, turns: list[Turn], ttl: float = CLAIM_TTL) -> None:
+        """Keep the claims and locks of turns still being worked on: one round trip for all."""
+        ttl_ms = int(ttl * 1000)
+        with self._writes() as pipe:
+            for turn in turns:
+                pipe.pexpire(self.key("seen", turn.message_key), ttl_ms)
+                pipe.eval(_RENEW_LOCK, 1, self.key("lock", "user", turn.user), turn.token, ttl_ms)
+
     def finish_turn(self, turn: Turn, state: State, reply: bytes,
                     also: Callable[[Store], None] | None = None) -> None:
         """Save the state and the reply (for retries), run ``also``'s writes, unlock: one round trip."""
@@ -251,6 +275,7 @@ class Store:
             batch = replace(self, redis=pipe)
             batch.save_state(turn.user, state)
             batch.save_reply(turn.message_key, reply)
+            pipe.expire(self.key("seen", turn.message_key), REPLY_TTL)
             if also is not None:
                 also(batch)
             # plain EVAL: a registered Script would make redis-py send SCRIPT EXISTS before every pipeline
