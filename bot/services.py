@@ -21,6 +21,7 @@ from bot.faq.knowledge import KnowledgeSource
 from bot.faq.matcher import Matcher
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
+from bot.storage.published import PublishedKnowledge
 from bot.storage.store import Store, StoreUnavailable
 from bot.wechat.api import WechatApi, record_interaction
 
@@ -90,7 +91,9 @@ class Services:
         semantic = {"auto": None, "on": True, "off": False}[config.knowledge.semantic]
         knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
                                     matcher_factory=lambda k: Matcher(k, semantic=semantic,
-                                                                      memo_size=config.knowledge.match_memo))
+                                                                      memo_size=config.knowledge.match_memo),
+                                    # memory:// is this process's alone: nothing to share there
+                                    published=None if store.embedded else PublishedKnowledge(store))
         wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 
