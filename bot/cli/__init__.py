@@ -50,6 +50,7 @@ from bot.cli.qr import qr  # noqa: E402
 main.add_command(qr)
 
 
+from bot.cli import faq_edit  # noqa: E402, F401  (adds its commands to the faq group)
 from bot.cli.faq import faq  # noqa: E402
 
 main.add_command(faq)
