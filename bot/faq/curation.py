@@ -43,15 +43,17 @@ class Curation:
     directory: Path
     store: Store
     clock: Callable[[], float] = time.time
+    shared: bool | None = None
+    """Publish edits to the store; by default unless it is the per-process memory:// store,
+    which no other process could read."""
     log: CurationLog = field(init=False)
     published: PublishedKnowledge | None = field(init=False)
-    """Where edits are published; None with the per-process memory:// store, which no other
-    process could read."""
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
         self.log = CurationLog(self.store)
-        self.published = None if self.store.embedded else PublishedKnowledge(self.store)
+        shared = not self.store.embedded if self.shared is None else self.shared
+        self.published = PublishedKnowledge(self.store) if shared else None
 
     # -- reading -------------------------------------------------------------------------------
 
