@@ -87,3 +87,8 @@ def test_errors_still_exit_non_zero_with_warnings_printed(tmp_path: Path) -> Non
     root = folder(tmp_path, FAQ + "  - id: Bad Id\n    question: 别的\n    answer: x\n")
     res = check(root)
     assert res.exit_code == 1 and "bad id 'Bad Id'" in res.stderr and "还有待填写的内容" in res.stderr
+
+
+def test_a_tab_inside_an_answer_is_text_not_a_problem(tmp_path: Path) -> None:
+    root = folder(tmp_path, FAQ.replace("      地址：县城中心", "      \t地址：县城中心"))
+    assert check_knowledge(root) == []

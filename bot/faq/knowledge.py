@@ -124,33 +124,36 @@ class _Problems:
 
 
 def _compose(text: str, display: str, problems: _Problems) -> yaml.Node | None:
-    hints = _typing_hints(text)
-    for line, hint in hints:
-        problems.add(display, line, hint)
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        if not hints:  # a hint names the real line; the parser's complaint is lines later
+        hints = _typing_hints(text, parsed=False)
+        if not hints:  # a hint names the real line; the parser's complaint comes lines later
             mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 1
-            problems.add(display, line, f"malformed YAML: {exc.problem or exc.context}")
+            hints = [(mark.line + 1 if mark else 1, f"malformed YAML: {exc.problem or exc.context}")]
+        for line, message in hints:
+            problems.add(display, line, message)
         return None
     except yaml.YAMLError as exc:
         problems.add(display, 1, f"malformed YAML: {exc}")
         return None
+    for line, message in _typing_hints(text, parsed=True):
+        problems.add(display, line, message)
+    return root
 
 
 _KEY_WITH_WIDE_COLON = re.compile(r"^\s*(?:-\s+)?(?:" + "|".join(ENTRY_KEYS + FILE_KEYS) + r")\s*：")
 
 
-def _typing_hints(text: str) -> list[tuple[int, str]]:
-    """Lines typed with a full-width colon after a key, or indented with a tab: the parser
-    reports these several lines later and in terms staff cannot act on."""
+def _typing_hints(text: str, parsed: bool) -> list[tuple[int, str]]:
+    """Lines typed with a full-width colon after a key, or (in a file that does not parse)
+    indented with a tab: the parser reports these lines later, in terms staff cannot act on.
+    A parsed file may hold tabs in its texts, but never a key with a full-width colon."""
     hints = []
     for number, line in enumerate(text.splitlines(), 1):
         if _KEY_WITH_WIDE_COLON.match(line):
             hints.append((number, "键后面用了中文冒号“：”，请改成英文冒号“:”，冒号后再空一格"))
-        elif "\t" in line[: len(line) - len(line.lstrip())]:
+        elif not parsed and "\t" in line[: len(line) - len(line.lstrip())]:
             hints.append((number, "这一行用 Tab 缩进了，请改用空格缩进"))
     return hints
 
