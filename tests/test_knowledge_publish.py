@@ -125,6 +125,15 @@ def test_a_broken_snapshot_keeps_the_last_good_version_serving(tmp_path: Path, s
     assert worker.matcher() is not matcher and worker.version == 4 and worker.last_error is None
 
 
+def test_a_broken_snapshot_at_start_serves_the_local_files(tmp_path: Path, store: Store) -> None:
+    PublishedKnowledge(store).publish({"faq/member.yaml": b"topic: [\n"}, by="cli", at=1.0, fingerprint="bad")
+    worker = source(host(tmp_path, "b"), store, Clock())
+    matcher = worker.matcher()
+    assert matcher is not None and worker.version is None
+    assert matcher.knowledge.by_id["member.dues"].answer == "入会不收费。"
+    assert "published v1/faq/member.yaml" in worker.last_error
+
+
 def test_an_unreachable_store_keeps_serving_and_a_first_load_falls_back_to_files(tmp_path: Path) -> None:
     class Down:
         def version(self) -> int | None:

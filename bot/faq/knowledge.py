@@ -486,6 +486,10 @@ class KnowledgeSource:
                 version = None
             if version is not None:
                 return self._refresh_published(version)
+        self._seen_version = None  # nothing published (any more): a version 1 published later is new
+        return self._refresh_files()
+
+    def _refresh_files(self) -> bool:
         snap = _snapshot(self.directory)
         if snap == self._snapshot and self.version is None:
             return False
@@ -504,16 +508,21 @@ class KnowledgeSource:
             snapshot = self._published.snapshot() if self._published is not None else None
         except StoreUnavailable as exc:
             self._seen_version = None  # try again next time
-            log.warning("published knowledge v%d could not be read (%s); still serving what is loaded",
-                        version, exc)
-            return False
-        if snapshot is None:
-            return self._failed(f"published v{version}", KnowledgeError([f"published v{version}:0: unreadable snapshot"]))
-        self._seen_version = snapshot.version
+            log.warning("published knowledge v%d could not be read: %s", version, exc)
+            return self._refresh_files() if self._matcher is None else False
         try:
+            if snapshot is None:
+                raise KnowledgeError([f"published v{version}:0: unreadable snapshot"])
+            self._seen_version = snapshot.version
             knowledge = knowledge_from_files(snapshot.files, f"published v{snapshot.version}")
         except KnowledgeError as exc:
-            return self._failed(f"published v{snapshot.version}", exc)
+            self._failed(f"published v{version}", exc)
+            if self._matcher is not None:
+                return False
+            # nothing loaded yet: this host's own files are the last good version
+            loaded = self._refresh_files()
+            self.last_error = str(exc)
+            return loaded
         return self._install(knowledge, snapshot.version)
 
     def _failed(self, where: str, exc: KnowledgeError) -> bool:
@@ -533,8 +542,6 @@ class KnowledgeSource:
         self._knowledge = knowledge
         self._matcher = matcher
         self.version = version
-        if version is None:
-            self._seen_version = None
         self.last_error = None
         self.loaded_at = self.clock()
         log.info("knowledge loaded from %s: %d entries (%s)", knowledge.source, len(knowledge.entries),
