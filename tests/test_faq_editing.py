@@ -95,6 +95,9 @@ def test_an_edit_that_would_not_validate_is_refused(kdir: Path) -> None:
         plan_new_entry(kdir, entry_id="member.long", question="很长的回答", answer="长" * 700, file="member")
     with pytest.raises(EditError, match="编号“member.dues”已经有了"):
         plan_new_entry(kdir, entry_id="member.dues", question="别的问题", answer="x", file="member")
+    with pytest.raises(EditError, match="重复的问法"):
+        plan_new_entry(kdir, entry_id="member.x", question="会员卡怎么领", similar=["会员卡怎么领？"], answer="x",
+                       file="member")
     with pytest.raises(EditError, match="新文件，请给出主题"):
         plan_new_entry(kdir, entry_id="x.y", question="别的问题", answer="x", file="other")
 
@@ -107,6 +110,32 @@ def test_of_two_concurrent_edits_one_wins_and_the_other_is_told(kdir: Path) -> N
         save(second)
     k = load_knowledge(kdir)
     assert "退会手续怎么办" in k.by_id["member.leave"].similar and not k.by_id["member.dues"].similar
+
+
+def test_two_edits_racing_in_threads_one_is_saved(kdir: Path) -> None:
+    import threading
+
+    edits = [plan_attach(kdir, "退会手续怎么办", "member.leave"), plan_attach(kdir, "会费要交多少", "member.dues")]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run(edit) -> None:
+        start.wait()
+        try:
+            save(edit)
+            outcomes.append("saved")
+        except EditConflict:
+            outcomes.append("told")
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in edits]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["saved", "told"]
+    k = load_knowledge(kdir)
+    added = [q for q in ("退会手续怎么办", "会费要交多少") if q in k.by_id["member.leave"].similar + k.by_id["member.dues"].similar]
+    assert len(added) == 1
 
 
 def test_a_hand_edit_during_a_program_edit_is_not_overwritten(kdir: Path) -> None:

@@ -69,11 +69,6 @@ class Edit:
     def path(self) -> Path:
         return self.root / self.name
 
-    @property
-    def files(self) -> dict[str, bytes]:
-        """The folder's files after saving."""
-        return {**self.before, self.name: self.content}
-
 
 def plan_attach(directory: str | Path, question: str, entry_id: str) -> Edit:
     """Add ``question`` to the ``similar`` list of entry ``entry_id``."""
@@ -115,7 +110,10 @@ def plan_new_entry(directory: str | Path, *, entry_id: str, question: str, answe
     keywords = [_one_line(k, "关键词") for k in keywords]
     if not answer.strip():
         raise EditError("回答是空的")
-    for text in dict.fromkeys([question, *similar]):
+    phrasings = [question, *similar]
+    if len({_key(p) for p in phrasings}) < len(phrasings):
+        raise EditError("问题和相似问法里有重复的问法")
+    for text in phrasings:
         _refuse_known_question(knowledge, text)
     entry = CommentedMap(id=entry_id, question=question)
     if similar:
@@ -186,12 +184,17 @@ def _one_line(text: str, what: str) -> str:
     return text
 
 
-def _refuse_known_question(knowledge: Knowledge, question: str) -> None:
+def _key(question: str) -> str:
+    """What two questions must differ in: the knowledge check's comparison."""
     from bot.faq.matcher import normalize
 
-    key = normalize(question).replace(" ", "")
+    return normalize(question).replace(" ", "")
+
+
+def _refuse_known_question(knowledge: Knowledge, question: str) -> None:
+    key = _key(question)
     for entry in knowledge.entries:
-        if any(normalize(p).replace(" ", "") == key for p in entry.phrasings):
+        if any(_key(p) == key for p in entry.phrasings):
             raise EditError(f"“{question}”已经是条目 {entry.id} 的问法（{entry.file}:{entry.line}）")
 
 
