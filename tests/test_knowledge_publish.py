@@ -224,3 +224,30 @@ def _wait(path: Path, predicate, timeout: float = 20.0) -> dict:
             return state
         time.sleep(0.05)
     raise AssertionError(f"worker did not pick up the publish: {state}")
+
+
+@pytest.mark.redis
+def test_services_poll_the_published_version_on_a_shared_store(tmp_path: Path, real_redis_url: str) -> None:
+    """The composition root wires publishing in for a shared Redis, not for memory://."""
+    import uuid
+
+    from bot.config import load_config
+    from bot.services import Services
+
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    env = {"UNIONBOT_STORE_URL": real_redis_url, "UNIONBOT_STORE_KEY_PREFIX": prefix,
+           "UNIONBOT_KNOWLEDGE_DIR": str(host(tmp_path, "b")),
+           "UNIONBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+    services = Services.from_config(load_config(environ=env))
+    try:
+        assert services.knowledge.matcher() is not None and services.knowledge.version is None
+        Curation(host(tmp_path, "a"), services.store).attach("退会手续怎么办", "member.leave", by="cli")
+        assert services.knowledge.reload() and services.knowledge.version == 1
+        assert services.knowledge.matcher().match("退会手续怎么办").best.entry_id == "member.leave"
+    finally:
+        keys = list(services.store.redis.scan_iter(match=prefix + "*"))
+        if keys:
+            services.store.redis.delete(*keys)
+    local = Services.from_config(load_config(environ={**env, "UNIONBOT_STORE_URL": f"memory://{prefix}"}))
+    PublishedKnowledge(local.store).publish({"faq/member.yaml": b"topic: [\n"}, by="cli", at=1.0, fingerprint="x")
+    assert local.knowledge.matcher() is not None and local.knowledge.version is None  # files, as before
