@@ -23,6 +23,7 @@ from bot.faq.matcher import Matcher, MatchResult
 from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
+from bot.storage.published import PublishedKnowledge
 from bot.storage.store import Store, StoreUnavailable
 from bot.web.delivery import TurnKeeper
 from bot.wechat.api import WechatApi, record_interaction
@@ -136,7 +137,9 @@ class Services:
             "statement_timeout_ms": db.statement_timeout_ms, "lock_timeout_ms": db.lock_timeout_ms,
             "pool_size": db.pool_size, "max_overflow": db.max_overflow, "pool_timeout": db.pool_timeout})
         knowledge = KnowledgeSource(config.knowledge.dir, reload_interval=config.knowledge.reload_interval,
-                                    matcher_factory=matcher_factory(config))
+                                    matcher_factory=matcher_factory(config),
+                                    # memory:// is this process's alone: nothing to share there
+                                    published=None if store.embedded else PublishedKnowledge(store))
         wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 

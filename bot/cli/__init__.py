@@ -10,6 +10,7 @@ import logging
 
 import click
 
+from bot.cli import faq_edit  # noqa: F401  (adds its commands to the faq group)
 from bot.cli.admin import admin
 from bot.cli.chat import chat
 from bot.cli.db import db

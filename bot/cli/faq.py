@@ -8,19 +8,19 @@ import statistics
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
-from rapidfuzz import fuzz
 
 from bot.cli.options import config_option, current_config, pass_config
 from bot.config import Config
-from bot.faq.knowledge import KnowledgeError, check_knowledge, load_knowledge
+from bot.faq.cases import Failure, failures
+from bot.faq.gaps import group_gaps
+from bot.faq.knowledge import KnowledgeError, check_knowledge, knowledge_warnings, load_knowledge
 from bot.faq.matcher import Matcher
-from bot.faq.text import normalize
 
 
 class CasesError(ValueError):
@@ -140,43 +140,6 @@ def evaluate(matcher: Matcher, cases: list[Case]) -> dict[str, Any]:
     }
 
 
-# -- gaps ------------------------------------------------------------------------------------
-
-
-@dataclass
-class GapGroup:
-    question: str
-    """The most asked wording of the group."""
-    count: int
-    outcome: str
-    variants: list[tuple[str, int]] = field(default_factory=list)
-
-
-def group_gaps(rows: Iterable[tuple[str, int, str]], threshold: float = 75.0) -> list[GapGroup]:
-    """Group unanswered questions that say the same thing; most asked first.
-
-    Pure: compares normalized wordings with rapidfuzz (ratio, and token-set ratio for
-    questions of a few words), attaching each to the first group whose wording is close.
-    """
-    rows = sorted(rows, key=lambda r: (-r[1], r[0]))
-    groups: list[tuple[str, GapGroup]] = []
-    for question, count, outcome in rows:
-        norm = normalize(question).replace(" ", "") or question
-        for key, group in groups:
-            if norm == key or fuzz.ratio(norm, key) >= threshold or (
-                min(len(norm), len(key)) >= 4 and fuzz.partial_ratio(norm, key) >= 90
-                and min(len(norm), len(key)) / max(len(norm), len(key)) >= 0.6
-            ):
-                group.count += count
-                group.variants.append((question, count))
-                break
-        else:
-            groups.append((norm, GapGroup(question, count, outcome, [(question, count)])))
-    result = [g for _, g in groups]
-    result.sort(key=lambda g: (-g.count, g.question))
-    return result
-
-
 # -- commands --------------------------------------------------------------------------------
 
 
@@ -191,10 +154,14 @@ def faq() -> None:
 def check_cmd(directory: str | None) -> None:
     """Validate the knowledge folder (default: the config's knowledge.dir).
 
-    Prints every problem as file:line: message and exits 1 when there is any.
+    Prints every problem as file:line: message and exits 1 when there is any; warnings
+    (placeholders left, a word in two synonym groups) are printed but exit 0.
     """
     directory = directory or current_config().knowledge.dir
     problems = check_knowledge(directory)
+    warnings = knowledge_warnings(directory) if Path(directory, "faq").is_dir() else []
+    for line in warnings:
+        click.echo(f"{line}（警告）", err=True)
     if problems:
         for line in problems:
             click.echo(line, err=True)
@@ -202,7 +169,7 @@ def check_cmd(directory: str | None) -> None:
         sys.exit(1)
     k = load_knowledge(directory)
     click.echo(f"检查通过：{directory} 有 {len(k.entries)} 条问答、{len(k.synonyms)} 组同义词"
-               f"（指纹 {k.fingerprint}）")
+               f"（指纹 {k.fingerprint}）" + (f"，{len(warnings)} 条警告" if warnings else ""))
 
 
 def _load_matcher(directory: str) -> Matcher:
@@ -261,8 +228,9 @@ def try_cmd(question: str, directory: str | None, top: int, as_json: bool) -> No
 @click.option("--cases", "cases_file", required=True, type=click.Path(dir_okay=False),
               help="Cases file: a list of {q, expect} (expect: an entry id or null).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option("--show-failures", is_flag=True, help="Also list the failed cases: question, expected, got.")
 @config_option
-def eval_cmd(directory: str, cases_file: str, as_json: bool) -> None:
+def eval_cmd(directory: str, cases_file: str, as_json: bool, show_failures: bool) -> None:
     """Evaluate the matcher on a cases file: top1, top3, wrong, oos_rejected, oos_none, timing.
 
     The meaning signal is used as the config says (knowledge.semantic; for the lexical matcher
@@ -276,7 +244,9 @@ def eval_cmd(directory: str, cases_file: str, as_json: bool) -> None:
     except CasesError as exc:
         raise click.ClickException(f"cases file {cases_file} is not valid:\n{exc}") from None
     result = evaluate(matcher, cases)
+    failed = failures(matcher, cases) if show_failures else []
     if as_json:
+        _show_failures(failed, err=True)  # stdout stays exactly one JSON object
         click.echo(json.dumps(result))
         return
     click.echo(f"{'cases':<14}{result['cases']} ({result['in_scope']} in scope, "
@@ -287,6 +257,13 @@ def eval_cmd(directory: str, cases_file: str, as_json: bool) -> None:
         click.echo(f"{key:<14}{result[key]:.3f}   {label}")
     click.echo(f"{'p50_ms':<14}{result['p50_ms']:.3f}")
     click.echo(f"{'p99_ms':<14}{result['p99_ms']:.3f}")
+    _show_failures(failed)
+
+
+def _show_failures(failed: list[Failure], err: bool = False) -> None:
+    for f in failed:
+        got = f"{f.outcome} {', '.join(f.got)}".strip()
+        click.echo(f"FAIL  {f.q}  expected: {f.expect or 'null'}  got: {got}", err=err)
 
 
 GAP_OUTCOMES = {"none": "没找到", "suggest": "列表未选"}
@@ -312,9 +289,12 @@ def show_gaps(rows: list[tuple[str, int, str]], limit: int = 20) -> None:
 def gaps_cmd(cfg: Config, limit: int, clear: bool) -> None:
     """Questions the bot could not answer, similar ones grouped, most asked first.
 
+    Wordings already handled (faq attach, add, ignore, dismiss) are left out.
+
     Read from the shared store (store.url). With the embedded memory:// store each process
     has its own copy, so this command sees nothing: point it at the production Redis.
     """
+    from bot.storage.curation import CurationLog
     from bot.storage.store import Store, StoreUnavailable
 
     store = Store.from_config(cfg)
@@ -323,9 +303,10 @@ def gaps_cmd(cfg: Config, limit: int, clear: bool) -> None:
                    "请把 store.url 设为共用的 Redis，或在 `unionbot chat` 里输入 /gaps。", err=True)
     try:
         rows = store.unanswered()
+        handled = CurationLog(store).marks()
     except StoreUnavailable as exc:
         raise click.ClickException(f"连不上存储（Redis）：{exc}") from None
-    show_gaps(rows, limit)
+    show_gaps([r for r in rows if r[0] not in handled], limit)
     if clear:
         store.clear_unanswered()
         click.echo(f"已清除 {len(rows)} 条记录", err=True)

@@ -1,0 +1,147 @@
+"""Curation of unanswered questions: actions handle whole groups, handled groups leave the list,
+a history says who did what when, and the handled questions become an evaluation set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.faq.cases import export_cases
+from bot.faq.curation import Curation
+from bot.faq.editing import EditError
+from bot.faq.knowledge import load_knowledge
+from bot.storage.store import Store
+
+FAQ = """\
+topic: 会员
+entries:
+  - id: member.leave
+    question: 会员怎样办理退会？
+    similar:
+      - 不想做会员了怎么办
+    keywords: [退会]
+    answer: 在公众号里申请退会。
+  - id: member.dues
+    question: 会员需要缴纳会费吗？
+    keywords: [会费]
+    answer: 入会不收费。
+"""
+
+
+@pytest.fixture
+def kdir(tmp_path: Path) -> Path:
+    (tmp_path / "k" / "faq").mkdir(parents=True)
+    (tmp_path / "k" / "faq" / "member.yaml").write_text(FAQ, encoding="utf-8")
+    return tmp_path / "k"
+
+
+def asked(store: Store, *rows: tuple[str, int]) -> None:
+    for question, times in rows:
+        for _ in range(times):
+            store.record_unanswered(question, "none")
+
+
+def test_actions_handle_whole_groups_and_leave_a_history(kdir: Path, store: Store) -> None:
+    asked(store, ("退会手续怎么弄", 3), ("退会手续怎么弄？", 1), ("今天天气怎么样", 2), ("哈哈哈", 1),
+          ("高温补贴发多少", 2))
+    now = [100.0]
+    curation = Curation(kdir, store, clock=lambda: now[0])
+    assert [g.question for g in curation.open_groups()] == ["退会手续怎么弄", "今天天气怎么样", "高温补贴发多少", "哈哈哈"]
+
+    done = curation.attach("退会手续怎么弄", "member.leave", by="王芳")
+    assert done.handled.questions == ("退会手续怎么弄", "退会手续怎么弄？")
+    assert (done.published is None) == store.embedded  # published where other processes can read it
+    now[0] = 200.0
+    curation.out_of_scope("今天天气怎么样", by="李明")
+    curation.dismiss("哈哈哈", by="cli")
+    assert [g.question for g in curation.open_groups()] == ["高温补贴发多少"]
+    asked(store, ("今天天气怎么样", 5))  # asked again: stays out of the list
+    assert [g.question for g in curation.open_groups()] == ["高温补贴发多少"]
+
+    history = curation.history()
+    assert [(h.action, h.by, h.at) for h in history] == [
+        ("dismiss", "cli", 200.0), ("out_of_scope", "李明", 200.0), ("attach", "王芳", 100.0)]
+    assert history[2].entry_id == "member.leave" and "退会手续怎么弄" in history[2].summary
+    assert "退会手续怎么弄" in load_knowledge(kdir).by_id["member.leave"].similar
+
+
+def test_new_entry_from_a_group(kdir: Path, store: Store) -> None:
+    asked(store, ("高温补贴发多少", 2), ("高温补贴发多少钱", 1))
+    curation = Curation(kdir, store, clock=lambda: 1.0)
+    done = curation.new_entry("高温补贴发多少", entry_id="rights.heat", answer="每月300元。", file="rights",
+                              topic="权益", by="王芳")
+    assert set(done.handled.questions) == {"高温补贴发多少", "高温补贴发多少钱"}
+    assert curation.open_groups() == []
+    assert load_knowledge(kdir).by_id["rights.heat"].question == "高温补贴发多少"
+
+
+def test_a_refused_edit_marks_nothing(kdir: Path, store: Store) -> None:
+    asked(store, ("退会手续怎么弄", 1))
+    curation = Curation(kdir, store)
+    with pytest.raises(EditError, match="没有编号"):
+        curation.attach("退会手续怎么弄", "member.nope", by="cli")
+    assert [g.question for g in curation.open_groups()] == ["退会手续怎么弄"] and curation.history() == []
+
+
+def test_cases_export_feeds_faq_eval(kdir: Path, store: Store, tmp_path: Path) -> None:
+    asked(store, ("退会手续怎么弄", 2), ("退会手续怎么弄？", 1), ("今天天气怎么样", 1), ("哈哈哈", 1))
+    curation = Curation(kdir, store)
+    curation.attach("退会手续怎么弄", "member.leave", by="cli")
+    curation.out_of_scope("今天天气怎么样", by="cli")
+    curation.dismiss("哈哈哈", by="cli")
+    text, skipped = export_cases(curation.log.marks(), load_knowledge(kdir).by_id)
+    assert skipped == 0
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(text, encoding="utf-8")
+    assert text.splitlines()[2:] == ['- q: "退会手续怎么弄"', "  expect: member.leave",
+                                     '- q: "退会手续怎么弄？"', "  expect: member.leave",
+                                     '- q: "今天天气怎么样"', "  expect: null"]
+    res = CliRunner().invoke(main, ["faq", "eval", "--knowledge", str(kdir), "--cases", str(cases), "--json"])
+    assert res.exit_code == 0, res.output
+    figures = json.loads(res.stdout)
+    assert (figures["cases"], figures["in_scope"], figures["out_of_scope"]) == (3, 2, 1)
+    assert figures["top1"] == 1.0 and figures["oos_rejected"] == 1.0
+
+
+def test_export_leaves_out_entries_that_no_longer_exist(kdir: Path, store: Store) -> None:
+    curation = Curation(kdir, store)
+    curation.attach("退会手续怎么弄", "member.leave", by="cli")
+    text, skipped = export_cases(curation.log.marks(), ["member.dues"])
+    assert skipped == 1 and "退会手续怎么弄" not in text
+
+
+def test_cases_export_command(kdir: Path, store: Store, tmp_path: Path, monkeypatch,
+                              request: pytest.FixtureRequest) -> None:
+    url = f"memory://{store.prefix}" if store.embedded else request.getfixturevalue("real_redis_url")
+    monkeypatch.setenv("UNIONBOT_STORE_URL", url)
+    monkeypatch.setenv("UNIONBOT_STORE_KEY_PREFIX", store.prefix)
+    asked(store, ("今天天气怎么样", 1), ("退会手续怎么弄", 1))
+    runner = CliRunner()
+    assert runner.invoke(main, ["faq", "ignore", "今天天气怎么样"]).exit_code == 0
+    gaps = runner.invoke(main, ["faq", "gaps"])
+    assert "退会手续怎么弄" in gaps.stdout and "今天天气怎么样" not in gaps.stdout
+    out = tmp_path / "cases.yaml"
+    res = runner.invoke(main, ["faq", "cases", "export", "--knowledge", str(kdir), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert '- q: "今天天气怎么样"\n  expect: null\n' in out.read_text(encoding="utf-8")
+    history = runner.invoke(main, ["faq", "history"])
+    assert "已标记为不在服务范围内" in history.stdout and "cli" in history.stdout
+
+
+def test_eval_show_failures(kdir: Path, tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text('- q: "退会"\n  expect: member.leave\n- q: "退会"\n  expect: member.dues\n'
+                     '- q: "会费"\n  expect: null\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["faq", "eval", "--knowledge", str(kdir), "--cases", str(cases),
+                                    "--show-failures"])
+    assert res.exit_code == 0, res.output
+    fails = [line for line in res.stdout.splitlines() if line.startswith("FAIL")]
+    assert fails == ["FAIL  退会  expected: member.dues  got: answer member.leave",
+                     "FAIL  会费  expected: null  got: answer member.dues"]
+    as_json = CliRunner().invoke(main, ["faq", "eval", "--knowledge", str(kdir), "--cases", str(cases),
+                                        "--show-failures", "--json"])
+    assert json.loads(as_json.stdout)["cases"] == 3 and "FAIL  会费" in as_json.stderr
