@@ -31,9 +31,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
-from bot.core import effects
 from bot.core.conversation import Context, Effect, Incoming, Outcome, State
-from bot.core.flow import PASS, STAY, Draft, Flow, StepSpec, Turn, end, go, stay
+from bot.core.flow import PASS, STAY, Draft, Flow, StepSpec, Turn, end, go, on_register_result, stay
 from bot.core.words import CANCEL_WORDS, Trigger, command_word
 from bot.signup import texts
 from bot.signup.card import member_card
@@ -565,4 +564,4 @@ def on_register_failed(state: State, reason: str, ctx: Context) -> Outcome:
     return SIGNUP.reply(state, join, texts.UNAVAILABLE_TEXT)
 
 
-effects.on_register_result(FLOW, on_registered, on_register_failed)
+on_register_result(FLOW, on_registered, on_register_failed)

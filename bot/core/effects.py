@@ -8,12 +8,13 @@ and a failing runner never takes the reply down with it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot import metrics
-from bot.core.conversation import Context, Effect, Incoming, Outcome, State
+from bot.core.conversation import Effect, Incoming, Outcome
+from bot.core.flow import REGISTER_RESULTS
 from bot.registry.repository import RegistryUnavailable
 from bot.storage import stats
 from bot.storage.store import Store, StoreUnavailable
@@ -30,17 +31,6 @@ def _record_unanswered(store: Store, effect: Effect) -> None:
     store.record_unanswered(str(effect.data.get("question", "")), str(effect.data.get("outcome", "none")))
 
 
-OnRegistered = Callable[[State, Mapping[str, Any], Context], Outcome]
-OnRegisterFailed = Callable[[State, str, Context], Outcome]
-_REGISTER_RESULTS: dict[str, tuple[OnRegistered, OnRegisterFailed]] = {}
-"""By flow name: how the flow that asked for ``register_member`` words the registry's answer."""
-
-
-def on_register_result(flow: str, registered: OnRegistered, failed: OnRegisterFailed) -> None:
-    """Called by a flow that returns ``register_member``: the shell knows no flow by name."""
-    _REGISTER_RESULTS[flow] = (registered, failed)
-
-
 def _count_question(store: Store, effect: Effect) -> None:
     at, user, text = float(effect.data.get("at", 0)), str(effect.data.get("user", "")), str(effect.data.get("text", ""))
     stats.count_question(store, str(effect.data.get("outcome", "")), at)
@@ -55,10 +45,10 @@ def _human_requested(store: Store, effect: Effect) -> None:
 def _register_member(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
     """Write the member once; the flow that asked words the reply for each result."""
     flow = str(outcome.state.get("flow") or "")
-    if flow not in _REGISTER_RESULTS:
+    if flow not in REGISTER_RESULTS:
         log.error("register_member from %r, which registered no result callbacks", flow)
         return outcome
-    registered, failed = _REGISTER_RESULTS[flow]
+    registered, failed = REGISTER_RESULTS[flow]
     ctx = services.context()
     try:
         result = services.database.call(services.config.database.write_timeout,

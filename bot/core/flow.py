@@ -18,6 +18,17 @@ from bot.core.conversation import Context, Effect, Handler, Incoming, Outcome, S
 
 STAY, END = "stay", "end"
 
+OnRegistered = Callable[[State, Mapping[str, Any], Context], Outcome]
+OnRegisterFailed = Callable[[State, str, Context], Outcome]
+REGISTER_RESULTS: dict[str, tuple[OnRegistered, OnRegisterFailed]] = {}
+"""By flow name: how the flow that asked for ``register_member`` words the registry's answer
+(read by the effects runner, which knows no flow by name)."""
+
+
+def on_register_result(flow: str, registered: OnRegistered, failed: OnRegisterFailed) -> None:
+    """Called by a flow that returns ``register_member`` effects, where the flow is defined."""
+    REGISTER_RESULTS[flow] = (registered, failed)
+
 Draft = dict[str, Any]
 """A flow's own part of the state; JSON-serialisable like the rest."""
 
