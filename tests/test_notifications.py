@@ -64,7 +64,7 @@ def test_no_message_outside_the_window(config_path: Path, fake: FakeWechatApi) -
     services.store.set_value("last_interaction:o-old", repr(clock[0] - 3 * 86400))
     result = CliRunner().invoke(main, ["members", "reject", number, "--reason", "信息不全", "--config", str(config_path)])
     assert result.exit_code == 0, result.output
-    assert "not notified" in result.output
+    assert "没有通知到申请人" in result.output
     assert not [m for m in fake.messages if m["touser"] == "o-old"]
 
 
