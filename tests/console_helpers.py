@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 
 from flask import Flask
 from flask.testing import FlaskClient
-from test_registry import ID_2, ID_3, application, make_id
+from support.ids import make_id
+from test_registry import ID_2, ID_3, application
 
 from bot.config import AdminConfig, Config, DatabaseConfig, KnowledgeConfig
 from bot.registry import staff
@@ -22,8 +23,8 @@ from bot.web.app import create_app
 NOW = dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.UTC)  # 10:00 in the union's time zone
 PASSWORD = "correct horse 1"
 USERS = {"boss": "admin", "rita": "reviewer", "eddie": "editor"}
-ID_4 = make_id("33052219920202003")
-ID_5 = make_id("33052219930303004")
+ID_4 = make_id(dt.date(1992, 2, 2), 3)
+ID_5 = make_id(dt.date(1993, 3, 3), 4)
 STATIONS = [
     {"code": "ST001", "name": "青溪驿站", "address": "青溪路 1 号", "latitude": 29.1, "longitude": 119.6,
      "hours": "8:00-20:00"},

@@ -18,9 +18,9 @@ from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, Wec
 from bot.registry.bounded import BoundedDatabase, DatabaseBusy, DatabaseTimeout
 from bot.registry.repository import Registry, RegistryUnavailable, make_engine
 from bot.services import Services
+from bot.signup.texts import UNAVAILABLE_TEXT
 from bot.web.app import create_app
 from bot.wechat.simulator import Simulator, flask_transport
-from handlers.join import UNAVAILABLE_TEXT
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

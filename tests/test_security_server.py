@@ -14,8 +14,9 @@ from urllib.parse import urlencode
 
 import pytest
 import redis
+from support.app import write_config
 from test_privacy_store import QUESTION
-from test_server_process import ROOT, free_port, require_redis, running_server
+from test_server_process import free_port, require_redis, running_server
 from test_signup_e2e import make_id, phone
 
 from bot.config import WechatConfig
@@ -69,13 +70,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("security-server")
     prefix = f"test-security-{uuid.uuid4().hex[:8]}:"
     wechat = WechatConfig(token="sec-proc-token", app_id="wxsecurity000001", app_secret=APP_SECRET)
-    config = tmp / "config.toml"
-    config.write_text(
-        f'[wechat]\ntoken = "{wechat.token}"\napp_id = "{wechat.app_id}"\napp_secret = "{APP_SECRET}"\n'
-        f'mode = "plain"\napi_base = "http://127.0.0.1:{free_port()}"\napi_timeout = 2.0\n'
-        f'[store]\nurl = "{redis_url}"\nkey_prefix = "{prefix}"\n'
-        f'[database]\nurl = "sqlite:///{tmp / "bot.db"}"\n[knowledge]\ndir = "{ROOT / "knowledge"}"\nsemantic = "off"\n',
-        encoding="utf-8",
+    config = write_config(
+        tmp,
+        wechat={"token": wechat.token, "app_id": wechat.app_id, "app_secret": APP_SECRET, "mode": "plain",
+                "api_base": f"http://127.0.0.1:{free_port()}", "api_timeout": 2.0},
+        store={"url": redis_url, "key_prefix": prefix}, knowledge={"semantic": "off"},
     )
     log = tmp / "server.log"
     with log.open("wb") as out, running_server(config, log=out) as url:
