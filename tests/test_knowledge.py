@@ -125,7 +125,7 @@ while True:
 """
 
 
-def _wait_for(paths: list[Path], predicate, timeout: float = 20.0) -> list[dict]:
+def _wait_for(paths: list[Path], predicate, timeout: float = 60.0) -> list[dict]:
     deadline = time.monotonic() + timeout
     states: list[dict] = []
     while time.monotonic() < deadline:
