@@ -37,11 +37,16 @@ ALL_POINTERS = sorted({(e.id, quoted) for e in KNOWLEDGE.entries for quoted in P
 POINTERS = [(i, q) for i, q in ALL_POINTERS if q not in IN_SIGNUP]
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["lexical", "semantic"])
+_MATCHERS: dict[bool, Matcher] = {}
+
+
+@pytest.fixture(params=[False, True], ids=["lexical", "semantic"])
 def matcher(request) -> Matcher:
     if request.param:
         request.getfixturevalue("semantic_model")
-    return Matcher(KNOWLEDGE, semantic=request.param)
+    if request.param not in _MATCHERS:  # built once per module run: the index is the slow part
+        _MATCHERS[request.param] = Matcher(KNOWLEDGE, semantic=request.param)
+    return _MATCHERS[request.param]
 
 
 def test_the_shipped_answers_have_pointers() -> None:
