@@ -51,14 +51,15 @@ def serve(config_path: str | None, host: str, port: int, workers: int, threads: 
     from gunicorn.app.base import BaseApplication
 
     config = load(config_path)
-    logs.configure(config.log)
-    metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
-    from bot.web.app import create_app
     if workers > 1 and config.store.url.startswith("memory://"):
         raise click.ClickException(
             "--workers > 1 needs a shared store: memory:// lives inside one process. "
             "Set [store] url = \"redis://…\" (or UNIONBOT_STORE_URL) or run with one worker."
         )
+    logs.configure(config.log)
+    metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
+    from bot.web.app import create_app
+
     prepare_embedded(config)
     warm_knowledge(config)
 
