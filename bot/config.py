@@ -66,6 +66,8 @@ class DatabaseConfig:
     max_concurrent: int = 6
     """Database calls one worker runs at once; more wait ``busy_wait`` seconds, then are refused."""
     busy_wait: float = 0.2
+    retry_after: float = 3.0
+    """After a database call fails or times out, seconds during which calls fail at once."""
     lookup_timeout: float = 1.5
     """Seconds a message waits for a read (member or station lookup) before answering without it."""
     write_timeout: float = 3.0
@@ -280,7 +282,7 @@ def _validate(config: Config) -> None:
     if not 0 < config.service.reply_deadline <= 4.5:
         raise ConfigError("service.reply_deadline: must be between 0 and 4.5 seconds (WeChat waits 5 s)")
     d = config.database
-    for name in ("connect_timeout", "pool_timeout", "busy_wait", "lookup_timeout", "write_timeout"):
+    for name in ("connect_timeout", "pool_timeout", "busy_wait", "retry_after", "lookup_timeout", "write_timeout"):
         if getattr(d, name) <= 0:
             raise ConfigError(f"database.{name}: must be a positive number of seconds")
     for name in ("statement_timeout_ms", "lock_timeout_ms", "pool_size", "max_concurrent"):

@@ -49,7 +49,7 @@ KNOWLEDGE = Gauge("unionbot_knowledge_info", "The knowledge version (fingerprint
 
 for _counter, _values in ((MATCHES, ("answer", "suggest", "none")),
                           (SIGNUPS, ("created", "existing", "id_taken", "unavailable")),
-                          (DATABASE_ERRORS, ("busy", "timeout", "unavailable")),
+                          (DATABASE_ERRORS, ("busy", "timeout", "unavailable", "down")),
                           (RETRIES, ("replied", "in_progress", "rerun")),
                           (LATE_REPLIES, ("customer_service", "next_message"))):
     for _value in _values:  # shown at 0 from the start, so rates and alerts work before the first event

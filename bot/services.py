@@ -146,7 +146,8 @@ class Services:
     @cached_property
     def database(self) -> BoundedDatabase:
         """Every database call made while answering a message goes through this (bounded waits)."""
-        return BoundedDatabase(self.config.database.max_concurrent, self.config.database.busy_wait)
+        db = self.config.database
+        return BoundedDatabase(db.max_concurrent, db.busy_wait, db.retry_after)
 
     @cached_property
     def _members(self) -> _MembersOrNothing:

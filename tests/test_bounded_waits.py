@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from test_signup_e2e import SignupBot
 
 from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, WechatConfig
-from bot.registry.bounded import BoundedDatabase, DatabaseBusy, DatabaseTimeout
+from bot.registry.bounded import BoundedDatabase, DatabaseBusy, DatabaseDown, DatabaseTimeout
 from bot.registry.repository import Registry, RegistryUnavailable, make_engine
 from bot.services import Services
 from bot.signup.texts import UNAVAILABLE_TEXT
@@ -28,7 +28,7 @@ KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 # -- the cap on concurrent database work ---------------------------------------------------------
 
 def test_a_call_that_does_not_finish_in_time_raises_and_frees_its_slot_when_done() -> None:
-    database = BoundedDatabase(limit=1, busy_wait=0.01)
+    database = BoundedDatabase(limit=1, busy_wait=0.01, retry_after=0.0)
     release = threading.Event()
     with pytest.raises(DatabaseTimeout):
         database.call(0.01, release.wait)
@@ -41,6 +41,25 @@ def test_a_call_that_does_not_finish_in_time_raises_and_frees_its_slot_when_done
             break
         threading.Event().wait(0.01)
     assert database.call(1.0, lambda: "answered") == "answered"
+
+
+def test_after_a_failure_calls_fail_at_once_until_retry_after_has_passed() -> None:
+    now = [100.0]
+    database = BoundedDatabase(limit=2, retry_after=3.0, clock=lambda: now[0])
+    calls: list[str] = []
+
+    def down() -> None:
+        calls.append("down")
+        raise RegistryUnavailable("database unavailable: connection refused")
+
+    with pytest.raises(RegistryUnavailable):
+        database.call(1.0, down)
+    now[0] += 2.9
+    with pytest.raises(DatabaseDown, match="connection refused"):
+        database.call(1.0, lambda: calls.append("not tried"))
+    assert calls == ["down"]
+    now[0] += 0.2  # retry_after has passed: the next call is tried again
+    assert database.call(1.0, lambda: "back") == "back"
 
 
 def test_errors_of_the_call_reach_the_caller() -> None:
@@ -138,7 +157,8 @@ def test_faq_and_scans_are_answered_while_the_database_never_answers(silent_data
 def test_a_signup_whose_database_write_cannot_finish_says_later_and_keeps_the_answers(
         tmp_path: Path) -> None:
     bot = SignupBot(f"sqlite:///{tmp_path / 'bot.db'}", f"memory://{uuid.uuid4().hex}", "t:")
-    bot.services.config = replace(bot.config, database=replace(bot.config.database, write_timeout=0.05))
+    bot.services.config = replace(bot.config, database=replace(bot.config.database, write_timeout=0.05,
+                                                               retry_after=0.01))
     try:
         bot.to_summary("frozen-db-user")
         release = threading.Event()

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Config, DatabaseConfig, KnowledgeConfig, MetricsConfig, StoreConfig, WechatConfig
@@ -14,6 +15,12 @@ from bot.web.app import create_app
 from bot.wechat.simulator import Simulator, flask_transport
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@pytest.fixture(autouse=True)
+def single_process_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's own metrics, even if a multiprocess directory is set in the environment."""
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
 
 
 def make_bot(tmp_path: Path, schema: bool = True, **changes) -> tuple[Services, Simulator, object]:

@@ -50,15 +50,19 @@ def serve(config: Config, host: str, port: int, workers: int, threads: int) -> N
     """Run the bot: WeChat posts to http://HOST:PORT/wechat."""
     from gunicorn.app.base import BaseApplication
 
-    logs.configure(config.log)
-    metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
-    from bot.web.app import create_app
-
     if workers > 1 and config.store.url.startswith("memory://"):
         raise click.ClickException(
             "--workers > 1 needs a shared store: memory:// lives inside one process. "
             "Set [store] url = \"redis://…\" (or UNIONBOT_STORE_URL) or run with one worker."
         )
+    logs.configure(config.log)
+    metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
+    from bot.web.app import create_app
+
+    logs.configure(config.log)
+    metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
+    from bot.web.app import create_app
+
     prepare_embedded(config)
     warm_knowledge(config)
 
