@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core.conversation import Context, Incoming, Outcome, State
 from bot.core.words import Trigger, command_word
-from bot.stations.directory import town_of, valid_point
+from bot.stations.places import town_of, valid_point
 
 NEAREST_COUNT = 3
 TRIGGER = Trigger(

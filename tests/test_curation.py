@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.faq.cases import export_cases
-from bot.faq.curation import Curation
+from bot.curation.actions import Curation
+from bot.curation.cases import export_cases
 from bot.faq.editing import EditError
 from bot.faq.knowledge import load_knowledge
 from bot.storage.store import Store

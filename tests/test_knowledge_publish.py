@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.faq.curation import Curation
+from bot.curation.actions import Curation
+from bot.curation.publish import publish_folder
 from bot.faq.knowledge import Knowledge, KnowledgeError, KnowledgeSource
 from bot.faq.matcher import Matcher
-from bot.faq.publish import publish_folder
 from bot.storage.published import PublishedKnowledge
 from bot.storage.store import Store, StoreUnavailable
 

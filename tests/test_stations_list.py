@@ -12,7 +12,8 @@ import pytest
 
 from bot.config import Config, DatabaseConfig, KnowledgeConfig, ServiceConfig, StoreConfig, WechatConfig
 from bot.services import Services
-from bot.stations.directory import StationDirectory, import_stations, town_of, valid_point
+from bot.stations.directory import StationDirectory, import_stations
+from bot.stations.places import town_of, valid_point
 from bot.storage.store import Store
 from bot.web.app import create_app
 from bot.wechat.protocol import parse

@@ -17,7 +17,7 @@ import yaml
 
 from bot.cli.options import config_option, current_config, pass_config
 from bot.config import Config
-from bot.faq.cases import Failure, failures
+from bot.curation.cases import Failure, failures
 from bot.faq.gaps import group_gaps
 from bot.faq.knowledge import KnowledgeError, check_knowledge, knowledge_warnings, load_knowledge
 from bot.faq.matcher import Matcher

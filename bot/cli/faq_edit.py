@@ -1,6 +1,6 @@
 """``unionbot faq attach/add/ignore/dismiss/history/publish/cases``: curation from a terminal.
 
-Thin shell over :class:`bot.faq.curation.Curation`, the API the staff console calls too.
+Thin shell over :class:`bot.curation.actions.Curation`, the API the staff console calls too.
 Output is for staff, in Chinese.
 """
 
@@ -13,8 +13,8 @@ import click
 
 from bot.cli.faq import faq
 from bot.cli.options import config_option, current_config
-from bot.faq.cases import export_cases
-from bot.faq.curation import Curation, Outcome
+from bot.curation.actions import Curation, Outcome
+from bot.curation.cases import export_cases
 from bot.faq.editing import EditError
 from bot.faq.knowledge import KnowledgeError, load_knowledge
 from bot.storage.store import Store, StoreUnavailable

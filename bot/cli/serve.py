@@ -59,10 +59,6 @@ def serve(config: Config, host: str, port: int, workers: int, threads: int) -> N
     metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
     from bot.web.app import create_app
 
-    logs.configure(config.log)
-    metrics_dir = prepare_metrics_dir()  # before prometheus_client is imported (bot.web.app imports it)
-    from bot.web.app import create_app
-
     prepare_embedded(config)
     warm_knowledge(config)
 

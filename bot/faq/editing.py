@@ -186,7 +186,7 @@ def _one_line(text: str, what: str) -> str:
 
 def _key(question: str) -> str:
     """What two questions must differ in: the knowledge check's comparison."""
-    from bot.faq.matcher import normalize
+    from bot.faq.text import normalize
 
     return normalize(question).replace(" ", "")
 

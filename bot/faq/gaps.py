@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from bot.faq.matcher import normalize
+from bot.faq.text import normalize
 
 
 @dataclass

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import yaml
 
 from bot.faq.text import normalize
-from bot.storage.store import StoreUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.faq.matcher import Matcher
@@ -474,7 +473,7 @@ class KnowledgeSource:
         if self._published is not None:
             try:
                 version = self._published.version()
-            except StoreUnavailable as exc:
+            except ConnectionError as exc:  # the shared store is unreachable (StoreUnavailable is one)
                 if self._matcher is not None:
                     log.warning("published knowledge version unknown (%s); still serving what is loaded", exc)
                     return False
@@ -501,7 +500,7 @@ class KnowledgeSource:
         self._seen_version = version
         try:
             snapshot = self._published.snapshot() if self._published is not None else None
-        except StoreUnavailable as exc:
+        except ConnectionError as exc:  # the shared store is unreachable (StoreUnavailable is one)
             self._seen_version = None  # try again next time
             log.warning("published knowledge v%d could not be read: %s", version, exc)
             return self._refresh_files() if self._matcher is None else False

@@ -37,7 +37,7 @@ _MEMORY_SERVERS: dict[str, fakeredis.FakeServer] = {}
 _MEMORY_LOCK = threading.Lock()
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(ConnectionError):
     """Redis could not be reached; callers degrade instead of failing the worker."""
 
 

@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, session, url_for
 
 from bot.registry import staff
 from bot.storage.store import Store
-from bot.web.admin import bp, registry, services
+from bot.web.admin.base import bp, registry, services
 
 FAILURE_WINDOW = 15 * 60
 PER_ADDRESS = 4

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from bot.registry import staff
 from bot.registry.repository import InvalidTransition, MemberNotFound
-from bot.web.admin import actor, bp, registry, roles
+from bot.web.admin.base import actor, bp, registry, roles
 
 
 @bp.get("/members")

@@ -14,7 +14,7 @@ from bot.registry.export import cell, export_row, write_csv, write_xlsx
 from bot.registry.models import STATUS_LABELS
 from bot.signup.privacy import mask_name
 from bot.storage import stats
-from bot.web.admin import actor, bp, registry, roles, services
+from bot.web.admin.base import actor, bp, registry, roles, services
 from bot.web.admin.charts import stacked_bars
 
 BY_LABELS = {"status": "状态", "station": "驿站", "occupation": "职业"}

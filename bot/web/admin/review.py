@@ -11,7 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from bot.registry import staff
 from bot.registry.repository import InvalidTransition, MemberNotFound
 from bot.signup.card import decision_text
-from bot.web.admin import actor, bp, registry, roles, services
+from bot.web.admin.base import actor, bp, registry, roles, services
 from bot.wechat.api import within_service_window
 
 log = logging.getLogger(__name__)

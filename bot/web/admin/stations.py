@@ -16,7 +16,7 @@ from bot.registry.repository import RegistryError
 from bot.stations.directory import StationsError, import_stations
 from bot.stations.posters import LOCAL_NOTE, PosterError, local_payload, render_poster, scene_for
 from bot.storage.store import StoreUnavailable
-from bot.web.admin import actor, bp, registry, roles, services
+from bot.web.admin.base import actor, bp, registry, roles, services
 from bot.wechat.api import WechatApiError
 
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.curation.publish import Published, publish_folder
 from bot.faq.editing import Edit, EditError, plan_attach, plan_new_entry, save
 from bot.faq.gaps import GapGroup, group_gaps
-from bot.faq.publish import Published, publish_folder
 from bot.storage.curation import CurationLog, Handled
 from bot.storage.published import PublishedKnowledge
 from bot.storage.store import Store, StoreUnavailable
