@@ -17,7 +17,7 @@ from typing import Any
 from bot import metrics
 from bot.config import Config
 from bot.core import router
-from bot.core.conversation import Context, Incoming, Outcome, State
+from bot.core.conversation import Context, Incoming, LookupUnavailable, Outcome, State
 from bot.faq.knowledge import Knowledge, KnowledgeSource
 from bot.faq.matcher import Matcher, MatchResult
 from bot.registry.bounded import BoundedDatabase
@@ -66,7 +66,8 @@ class _MembersOrNothing:
 
 
 class _StationsOrNothing:
-    """Stations as handlers see them: an unreachable or slow Redis or database means none found."""
+    """Stations as handlers see them: an unreachable or slow Redis or database means none found,
+    except for a station by code, which says it could not check (the scan keeps its code)."""
 
     def __init__(self, directory: StationDirectory, database: BoundedDatabase, timeout: float) -> None:
         self.directory = directory
@@ -78,7 +79,7 @@ class _StationsOrNothing:
             return self.database.call(self.timeout, self.directory.station, code)
         except (RegistryUnavailable, StoreUnavailable) as exc:
             log.error("station lookup failed: %s", exc)
-            return None
+            raise LookupUnavailable(str(exc)) from exc
 
     def all(self) -> list[Mapping[str, Any]]:
         try:

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
-from bot.core.conversation import Context, Effect, Incoming, Outcome, State
+from bot.core.conversation import Context, Effect, Incoming, LookupUnavailable, Outcome, State
 from bot.core.flow import PASS, STAY, Draft, Flow, StepSpec, Turn, end, go, on_register_result, stay
 from bot.core.words import CANCEL_WORDS, Trigger, command_word
 from bot.signup import texts
@@ -151,12 +151,21 @@ def _submit_without_flow(state: State, message: Incoming, ctx: Context) -> Outco
 
 
 def _resolve_station(code: str | None, ctx: Context) -> tuple[dict[str, Any] | None, str]:
-    """(station for the state, a notice when the code was not recognised)."""
+    """(station for the state, a notice when the code was not recognised).
+
+    When the stations cannot be checked now (none configured, or their database is down or slow)
+    the code is kept without a name and without a word to the worker: a scan during an outage
+    still attributes the application, and the registry names the station when it is written.
+    """
     if code is None:
         return None, ""
-    if ctx.stations is None:  # cannot check now: keep the attribution, the registry has the list
-        return ({"code": code, "name": ""} if code else None), ""
-    found = ctx.stations.station(code) if code else None
+    unchecked = ({"code": code, "name": ""} if code else None), ""
+    if ctx.stations is None:
+        return unchecked
+    try:
+        found = ctx.stations.station(code) if code else None
+    except LookupUnavailable:
+        return unchecked
     if not found:
         return None, texts.unknown_station_text(code)
     return {"code": str(found.get("code") or code), "name": str(found.get("name") or "")}, ""
@@ -178,12 +187,16 @@ def start(state: State, message: Incoming, ctx: Context, station_code: str | Non
 
 
 def _rescan(state: State, ctx: Context, station_code: str | None) -> Outcome:
-    """Entry again while the flow is active: keep the answers, take a newly scanned station."""
+    """Entry again while the flow is active: keep the answers, take a newly scanned station.
+
+    A code that could not be checked (no name) never replaces the station the application has:
+    during an outage a rescan is mostly the same poster again, scanned while a reply was slow.
+    """
     join = copy.deepcopy(state["join"])
     lead, notice = texts.RESUME_LEAD, ""
     if station_code is not None:
         station, notice = _resolve_station(station_code, ctx)
-        if station:
+        if station and (station["name"] or not join.get("station")):
             join["station"] = station
             if station.get("name"):
                 lead = texts.rescanned_text(station["name"])

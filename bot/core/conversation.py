@@ -79,10 +79,19 @@ class MemberDirectory(Protocol):
         ...
 
 
+class LookupUnavailable(RuntimeError):
+    """A read-only service could not answer now (its database is down or slow): not the same as "none"."""
+
+
 class StationFinder(Protocol):
     """Read-only view of stations: by code, all active ones, and nearest to a point."""
 
-    def station(self, code: str) -> Mapping[str, Any] | None: ...
+    def station(self, code: str) -> Mapping[str, Any] | None:
+        """The station with this code, or None for an unknown code.
+
+        Raises :class:`LookupUnavailable` when it cannot check now: a scan then keeps its code.
+        """
+        ...
 
     def all(self) -> list[Mapping[str, Any]]: ...
 

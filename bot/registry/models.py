@@ -102,7 +102,8 @@ class Member(Base):
     occupation: Mapped[str] = mapped_column(sa.String(50), default="")
     employer: Mapped[str] = mapped_column(sa.String(100), default="")
     station_code: Mapped[str | None] = mapped_column(sa.String(32), index=True)
-    """No foreign key on purpose: a poster may be scanned before its station is imported."""
+    """No foreign key on purpose: a poster may be scanned before its station is imported, and a
+    scan during a database outage keeps its code unchecked (posters are made only for stations)."""
     status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
