@@ -53,6 +53,9 @@ class FakeStations:
     def station(self, code: str) -> Mapping[str, Any] | None:
         return self.STATIONS.get(code)
 
+    def all(self) -> list[Mapping[str, Any]]:
+        return list(self.STATIONS.values())
+
     def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
         return []
 
