@@ -148,7 +148,7 @@ class Services:
     def database(self) -> BoundedDatabase:
         """Every database call made while answering a message goes through this (bounded waits)."""
         db = self.config.database
-        return BoundedDatabase(db.max_concurrent, db.busy_wait, db.retry_after)
+        return BoundedDatabase(db.max_concurrent, db.busy_wait, db.retry_after, clock=self.clock)
 
     @cached_property
     def _members(self) -> _MembersOrNothing:

@@ -38,7 +38,7 @@ def test_config_is_accepted_on_the_group_and_after_the_command(config_file: Path
             else ["faq", "check", "--config", str(config_file)])
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert f"in {ROOT / 'knowledge'}" in result.output
+    assert f"检查通过：{ROOT / 'knowledge'} 有" in result.output
 
 
 def test_a_bad_config_is_one_line(tmp_path: Path) -> None:

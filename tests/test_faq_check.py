@@ -42,7 +42,7 @@ def test_placeholder_left_is_a_warning_on_its_line(tmp_path: Path) -> None:
     assert knowledge_warnings(root) == [
         f"{root / 'faq' / 'contact.yaml'}:9: 还有待填写的内容 【待填：县总工会服务电话】，上线前请换成真实信息"]
     res = check(root)
-    assert res.exit_code == 0 and "ok: 1 entries" in res.stdout and "1 warning(s)" in res.stdout
+    assert res.exit_code == 0 and "有 1 条问答" in res.stdout and "1 条警告" in res.stdout
     assert "contact.yaml:9: 还有待填写的内容" in res.stderr
 
 

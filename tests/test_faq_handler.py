@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support.messages import event, text
+from support.messages import USER, event, text
 
 from bot.core.conversation import Context, Effect, Incoming
 from bot.faq.knowledge import Entry, Knowledge
@@ -45,7 +45,7 @@ def ctx(matcher=None) -> Context:
 def test_answer() -> None:
     out = handle({}, text("直接"), ctx())
     assert out.replies == ("答案2",)
-    assert out.effects == (Effect("count_question", {"outcome": "answered", "at": 0.0, "user": "u1", "text": "直接"}),)
+    assert out.effects == (Effect("count_question", {"outcome": "answered", "at": 0.0, "user": USER, "text": "直接"}),)
 
 
 def test_voice_recognition_is_matched() -> None:
@@ -74,7 +74,8 @@ def test_suggest_then_pick() -> None:
     assert "1. 问题1" in reply and "2. 问题2" in reply and "3. 问题3" in reply and "回复数字查看" in reply
     assert out.state["suggestions"] == ["e1", "e2", "e3"] and out.state["suggested_for"] == "含糊"
     # recorded when shown: the worker may never pick (nor write again)
-    assert out.effects == (Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}),)
+    assert out.effects == (Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}),
+                           Effect("count_question", {"outcome": "list", "at": 0.0, "user": USER, "text": "含糊"}))
     picked = handle(out.state, text("２"), ctx())
     assert picked.replies == ("答案2",)
     assert "suggestions" not in picked.state and "suggested_for" not in picked.state
@@ -92,7 +93,7 @@ def test_parse_pick(reply: str, pick: int | None) -> None:
 def test_not_a_pick_moves_on_without_recording_the_list_again() -> None:
     state = {"suggestions": ["e1", "e2", "e3"], "suggested_for": "含糊"}
     out = handle(state, text("直接"), ctx())
-    assert out.replies == ("答案2",) and out.effects == ()
+    assert out.replies == ("答案2",) and [e.kind for e in out.effects] == ["count_question"]
     assert "suggestions" not in out.state
 
 

@@ -28,10 +28,10 @@ def test_warm_writes_the_embedding_cache(tmp_path: Path, semantic_model, monkeyp
     knowledge = tmp_path / "knowledge"
     (knowledge / "faq").mkdir(parents=True)
     (knowledge / "faq" / "dues.yaml").write_text(TINY_FAQ, encoding="utf-8")
-    monkeypatch.setenv("UNIONBOT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(semantic, "_memory", {})  # as in a fresh process: nothing embedded yet
     config = tmp_path / "config.toml"
-    config.write_text(f'[knowledge]\ndir = "{knowledge}"\nsemantic = "on"\n', encoding="utf-8")
+    cache = tmp_path / "cache"
+    config.write_text(f'[knowledge]\ndir = "{knowledge}"\nsemantic = "on"\ncache_dir = "{cache}"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["faq", "warm", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "warm: " in result.output

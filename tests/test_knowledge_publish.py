@@ -148,10 +148,12 @@ def test_an_unreachable_store_keeps_serving_and_a_first_load_falls_back_to_files
         def snapshot(self) -> None:
             raise AssertionError("not asked")
 
-    worker = KnowledgeSource(host(tmp_path, "b"), LEXICAL, clock=lambda: 0.0, published=Down())
+    now = [0.0]
+    worker = KnowledgeSource(host(tmp_path, "b"), LEXICAL, clock=lambda: now[0], published=Down())
     matcher = worker.matcher()
     assert matcher is not None and worker.version is None
-    assert worker.reload() is False and worker.matcher() is matcher
+    now[0] += 60  # past reload_interval: it asks again, the store is still down
+    assert worker.matcher() is matcher and worker.version is None
 
 
 def test_publish_command(tmp_path: Path, store: Store, monkeypatch, request: pytest.FixtureRequest) -> None:
@@ -249,7 +251,8 @@ def test_services_poll_the_published_version_on_a_shared_store(tmp_path: Path, r
     try:
         assert services.knowledge.matcher() is not None and services.knowledge.version is None
         Curation(host(tmp_path, "a"), services.store).attach("退会手续怎么办", "member.leave", by="cli")
-        assert services.knowledge.reload() and services.knowledge.version == 1
+        services.knowledge.clock = lambda: time.monotonic() + 60  # past reload_interval: it asks again
+        assert services.knowledge.matcher() is not None and services.knowledge.version == 1
         assert services.knowledge.matcher().match("退会手续怎么办").best.entry_id == "member.leave"
     finally:
         keys = list(services.store.redis.scan_iter(match=prefix + "*"))

@@ -7,6 +7,7 @@ import logging
 from dataclasses import replace
 
 import pytest
+from support.store import state_of
 
 from bot.signup.privacy import Sealer, generate_key, mask_numbers
 from bot.storage.store import GapRetention, Store
@@ -53,7 +54,7 @@ def test_a_paused_signups_numbers_are_sealed_in_redis(store: Store) -> None:
     store.save_state("u1", state)
     assert_no_full_number(raw_values(store))
     assert "张三".encode() not in store.redis.get(store.key("state", "u1"))
-    assert store.load_state("u1") == state
+    assert state_of(store, "u1") == state
     turn = store.begin_turn("u1", "msg:u1:1")  # the turn script reads the same sealed value
     assert turn is not None and turn.state == state
 
@@ -63,9 +64,9 @@ def test_state_sealed_under_a_former_key_still_opens_after_rotation(store: Store
     before = replace(store, sealer=Sealer(old))
     before.save_state("u1", {"join": {"phone": PHONE}})
     rotated = replace(store, sealer=Sealer(new, [old]))
-    assert rotated.load_state("u1") == {"join": {"phone": PHONE}}
+    assert state_of(rotated, "u1") == {"join": {"phone": PHONE}}
     rotated.save_state("u1", {"join": {"phone": PHONE, "step": 2}})  # resealed under the new key
-    assert replace(store, sealer=Sealer(new)).load_state("u1") == {"join": {"phone": PHONE, "step": 2}}
+    assert state_of(replace(store, sealer=Sealer(new)), "u1") == {"join": {"phone": PHONE, "step": 2}}
 
 
 def test_state_no_configured_key_opens_is_an_empty_state_and_a_warning_without_data(
@@ -73,8 +74,8 @@ def test_state_no_configured_key_opens_is_an_empty_state_and_a_warning_without_d
     replace(store, sealer=Sealer(generate_key())).save_state("u1", {"join": {"id_number": ID}})
     store.redis.set(store.key("state", "u2"), f'{{"join": {{"id_number": "{ID}"}}}}')  # never sealed
     with caplog.at_level(logging.WARNING):
-        assert store.load_state("u1") == {}
-        assert store.load_state("u2") == {}
+        assert state_of(store, "u1") == {}
+        assert state_of(store, "u2") == {}
     assert [r.levelname for r in caplog.records] == ["WARNING", "WARNING"]
     assert ID not in caplog.text and "u1" in caplog.text
 

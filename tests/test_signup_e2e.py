@@ -65,13 +65,18 @@ class Clock:
 
     def __init__(self) -> None:
         self._ticks = itertools.count()
+        self._waited = 0.0
         self.now = NOW
 
     def __call__(self) -> float:
         return self.now
 
     def tick(self) -> None:
-        self.now = NOW + next(self._ticks)
+        self.now = NOW + self._waited + next(self._ticks)
+
+    def wait(self, seconds: float) -> None:
+        """The worker waits a while before the next message."""
+        self._waited += seconds
 
 
 class SignupBot:
@@ -442,6 +447,7 @@ def test_database_down_at_confirm_keeps_the_answers_and_a_later_confirm_complete
         bot.services.registry.close()
         bot.services.registry = real_registry
 
+    bot.clock.wait(bot.config.database.retry_after)  # the database is not tried again before this
     card = bot.say(user, "确认")
     row = only_member(bot)
     assert_card(card, row.number)
@@ -511,8 +517,8 @@ def _confirm_losing_redis_after_the_write(bot: SignupBot, user: str) -> str:
 def test_redis_failing_right_after_the_member_is_written(bot: SignupBot) -> None:
     """The worker still gets the card; after the outage a 确认 finds the member by openid.
 
-    The turn never finished, so the user's lock stays until its TTL (10 s) lapses; deleting the
-    lock key stands for that wait. The state was saved before the write (step summary), so the
+    The turn never finished, so the user's lock stays until its TTL (a few seconds) lapses;
+    deleting the lock key stands for that wait. The state was saved before the write (step summary), so the
     worker's next 确认 goes to the registry again, which answers with the existing member.
     """
     user = "o-half"
@@ -520,8 +526,8 @@ def test_redis_failing_right_after_the_member_is_written(bot: SignupBot) -> None
     reply = _confirm_losing_redis_after_the_write(bot, user)
     row = only_member(bot)
     assert_card(reply, row.number)  # not a reply re-routed without state (fixed in 0c84ca7)
-    assert bot.step(user) == join.Step.SUMMARY  # saved before the effect ran
     bot.services.store.redis.delete(bot.services.store.key("lock", "user", user))
+    assert bot.step(user) == join.Step.SUMMARY  # saved before the effect ran
     card = bot.say(user, "确认")
     assert "提交成功" in card
     assert_card(card, row.number)

@@ -80,10 +80,10 @@ def test_asking_for_stations_lists_them_and_asks_for_the_location(word: str) -> 
     assert "“+”" in outcome.replies[0] and "“位置”" in outcome.replies[0]
 
 
-def test_menu_click_asks_for_the_location() -> None:
+def test_menu_click_lists_the_stations_and_asks_for_the_location() -> None:
     click = event("click", "STATIONS")
-    outcome = stations.handle({}, click, Context())
-    assert outcome is not None and "“位置”" in outcome.replies[0]
+    outcome = stations.handle({}, click, Context(stations=FakeStations(STATIONS)))
+    assert outcome is not None and "城关职工驿站" in outcome.replies[0] and "“位置”" in outcome.replies[0]
 
 
 def test_other_messages_are_not_for_this_handler() -> None:
