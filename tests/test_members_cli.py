@@ -215,10 +215,19 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def test_export_defaults_to_approved_members(config: Path, tmp_path: Path) -> None:
+    registry = seed(config)
+    registry.approve("GH2026000002", "staff")
+    out = tmp_path / "approved.csv"
+    result = run("members", "export", "--out", str(out), "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert [(r["会员号"], r["状态"]) for r in read_csv(out)] == [("GH2026000002", "审核通过")]
+
+
 def test_csv_export_is_masked_by_default(config: Path, tmp_path: Path) -> None:
     registry = seed(config)
     out = tmp_path / "members.csv"
-    result = run("members", "export", "--out", str(out), "--config", str(config))
+    result = run("members", "export", "--status", "全部", "--out", str(out), "--config", str(config))
     assert result.exit_code == 0, result.output
     assert "已导出 3 人" in result.output and "部分隐藏" in result.output
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
@@ -233,7 +242,7 @@ def test_csv_export_is_masked_by_default(config: Path, tmp_path: Path) -> None:
     assert all(e["action"] != "exported_full" for e in registry.events("GH2026000002"))
 
     filtered = tmp_path / "st.csv"
-    run("members", "export", "--station", "ST002", "--since", "2026-02-01", "--out", str(filtered),
+    run("members", "export", "--status", "全部", "--station", "ST002", "--since", "2026-02-01", "--out", str(filtered),
         "--config", str(config))
     assert [r["会员号"] for r in read_csv(filtered)] == ["GH2026000003"]
 
@@ -247,7 +256,7 @@ def test_csv_export_is_masked_by_default(config: Path, tmp_path: Path) -> None:
 def test_full_csv_export_is_audited_and_private(config: Path, tmp_path: Path) -> None:
     registry = seed(config)
     out = tmp_path / "full.csv"
-    result = run("members", "export", "--full", "--station", "ST001", "--out", str(out), "--config", str(config))
+    result = run("members", "export", "--status", "全部", "--full", "--station", "ST001", "--out", str(out), "--config", str(config))
     assert result.exit_code == 0, result.output
     (row,) = read_csv(out)
     assert row["姓名"] == "张三丰" and row["手机号"] == "13812345678" and row["身份证号"] == ID_1
@@ -261,13 +270,13 @@ def test_full_csv_export_is_audited_and_private(config: Path, tmp_path: Path) ->
 def test_xlsx_export_masked_and_full(config: Path, tmp_path: Path) -> None:
     registry = seed(config)
     masked, full = tmp_path / "m.xlsx", tmp_path / "f.xlsx"
-    assert run("members", "export", "--format", "xlsx", "--out", str(masked), "--config", str(config)).exit_code == 0
+    assert run("members", "export", "--status", "全部", "--format", "xlsx", "--out", str(masked), "--config", str(config)).exit_code == 0
     sheet = load_workbook(masked).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[0][:3] == ["会员号", "状态", "姓名"] and len(values) == 4
     assert values[2][5] == "138****5678" and values[2][6].startswith(ID_1[:6] + "****")
 
-    result = run("members", "export", "--format", "xlsx", "--full", "--out", str(full), "--config", str(config))
+    result = run("members", "export", "--status", "全部", "--format", "xlsx", "--full", "--out", str(full), "--config", str(config))
     assert result.exit_code == 0, result.output
     values = [[c.value for c in row] for row in load_workbook(full).active.iter_rows()]
     assert {v[6] for v in values[1:]} == {ID_1, ID_2, ID_3}
@@ -276,7 +285,7 @@ def test_xlsx_export_masked_and_full(config: Path, tmp_path: Path) -> None:
     assert all(registry.events(n)[-1]["action"] == "exported_full"
                for n in ("GH2026000001", "GH2026000002", "GH2026000003"))
 
-    refused = run("members", "export", "--format", "xlsx", "--out", "-", "--config", str(config))
+    refused = run("members", "export", "--status", "全部", "--format", "xlsx", "--out", "-", "--config", str(config))
     assert refused.exit_code == 2
     registry.close()
 
@@ -287,7 +296,7 @@ def test_large_export_reports_progress_on_stderr(config: Path, tmp_path: Path,
 
     seed(config).close()
     monkeypatch.setattr(members_cli, "PROGRESS_EVERY", 2)
-    result = CliRunner().invoke(main, ["members", "export", "--out", str(tmp_path / "x.csv"),
+    result = CliRunner().invoke(main, ["members", "export", "--status", "全部", "--out", str(tmp_path / "x.csv"),
                                        "--config", str(config)])
     assert result.exit_code == 0
     assert "已导出 2/3" in result.stderr and "已导出 2/3" not in result.stdout
@@ -306,7 +315,7 @@ def test_rekey_rotates_to_the_new_key(config: Path, make_config: Callable[..., P
 
     new_only = make_config("new.toml", id_key=KEY_B)
     out = tmp_path / "after.csv"
-    assert run("members", "export", "--full", "--out", str(out), "--config", str(new_only)).exit_code == 0
+    assert run("members", "export", "--status", "全部", "--full", "--out", str(out), "--config", str(new_only)).exit_code == 0
     assert {r["身份证号"] for r in read_csv(out)} == {ID_1, ID_2, ID_3}
 
     lost = make_config("lost.toml", id_key=generate_key())

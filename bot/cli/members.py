@@ -159,18 +159,25 @@ def _since(value: str | None) -> dt.date | None:
 # -- commands -----------------------------------------------------------------------------------
 
 
-class StatusChoice(click.Choice):
-    """A status by its English key or its Chinese label (``--status 待审核``)."""
+ALL_STATUSES = "all"
 
-    def __init__(self) -> None:
-        super().__init__(list(STATUS_LABELS))
+
+class StatusChoice(click.Choice):
+    """A status by its English key or its Chinese label (``--status 待审核``); with ``allow_all``
+    also ``all`` / ``全部``."""
+
+    def __init__(self, allow_all: bool = False) -> None:
+        super().__init__([*STATUS_LABELS, *([ALL_STATUSES] if allow_all else [])])
+        self.allow_all = allow_all
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         by_label = {label: key for key, label in STATUS_LABELS.items()} | {"已通过": "approved", "未通过": "rejected"}
+        if self.allow_all:
+            by_label["全部"] = ALL_STATUSES
         return super().convert(by_label.get(value, value), param, ctx)
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        return "[" + "|".join(STATUS_LABELS.values()) + "]"
+        return "[" + "|".join([*STATUS_LABELS.values(), *(["全部"] if self.allow_all else [])]) + "]"
 
 
 @click.group()
@@ -259,7 +266,8 @@ def reject(config: Config, number: str, reason: str, actor: str) -> None:
 @members.command()
 @pass_config
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-@click.option("--status", type=StatusChoice(), help="Only this status.")
+@click.option("--status", type=StatusChoice(allow_all=True), default="approved", show_default=True,
+              help="Only this status; 全部 (all) for every application.")
 @click.option("--station", help="Only members who joined at this station code.")
 @click.option("--since", help="Only applications from this date on (YYYY-MM-DD, local time).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, allow_dash=True),
@@ -269,7 +277,8 @@ def reject(config: Config, number: str, reason: str, actor: str) -> None:
 @registry_errors
 def export(config: Config, fmt: str, status: str | None, station: str | None, since: str | None,
            out: str | None, full: bool, actor: str) -> None:
-    """Export members to CSV (UTF-8, opens in Excel) or XLSX; masked unless --full."""
+    """Export approved members (or --status) to CSV (UTF-8, opens in Excel) or XLSX; masked unless --full."""
+    status = None if status == ALL_STATUSES else status
     registry = open_registry(config)
     since_date = _since(since)
     out = out or f"members-{dt.datetime.now(registry.tz):%Y%m%d-%H%M%S}.{fmt}"
