@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from bot.core.conversation import Outcome as Reply
 from bot.core.router import fit_reply
@@ -161,6 +161,9 @@ def _try(text: str) -> dict | None:
 
 @bp.route("/knowledge/<entry_id>", methods=["GET", "POST"])
 def knowledge_entry(entry_id: str) -> Any:
+    saving = request.method == "POST" and not request.form.get("preview")
+    if saving and not may("editor"):
+        abort(403)
     root = services().config.knowledge.dir
     try:
         entry = load_knowledge(root).by_id.get(entry_id)
@@ -175,10 +178,8 @@ def knowledge_entry(entry_id: str) -> Any:
             "answer": entry.answer, "seen": file_digest(read_knowledge_files(root)[name])}
     error = None
     if request.method == "POST":
-        if not (request.form.get("preview") or may("editor")):
-            return "", 403
         form.update(request.form.to_dict())
-        if not request.form.get("preview"):
+        if saving:
             try:
                 published, notice = curation().edit_entry(
                     entry_id, question=form["question"], similar=_lines(form["similar"]),
