@@ -146,7 +146,8 @@ def knowledge() -> Any:
     shown = [e for e in entries if (not topic or e.topic == topic) and (
         not query or query in e.id or any(query in p for p in e.phrasings) or query in e.answer)]
     return render_template("admin/knowledge.html", entries=shown, total=len(entries), topics=topics, topic=topic,
-                           query=query, error=error, todo=knowledge_warnings(root), tried=_try(request.args.get("try", "")))
+                           query=query, error=error, todo=[w.removeprefix(f"{root}/") for w in knowledge_warnings(root)],
+                           tried=_try(request.args.get("try", "")))
 
 
 def _try(text: str) -> dict | None:
@@ -154,9 +155,7 @@ def _try(text: str) -> dict | None:
     found = matcher()
     if not text.strip() or found is None:
         return None
-    explained = found.explain(text.strip(), top=5)
-    explained["scores"] = {c.entry_id: c.score for c in found.match(text.strip()).candidates}
-    return explained
+    return found.explain(text.strip(), top=5)
 
 
 @bp.route("/knowledge/<entry_id>", methods=["GET", "POST"])
