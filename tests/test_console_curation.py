@@ -66,7 +66,7 @@ def test_new_entry_errors_are_shown_in_chinese_and_a_good_one_is_saved(console: 
     data["entry_id"] = "rights.heat"
     assert client.post("/admin/gaps/new", data=data).status_code == 302
     assert load_knowledge(console.services.config.knowledge.dir).by_id["rights.heat"].question == GAP
-    assert GAP not in client.get("/admin/gaps").get_data(as_text=True).split("最近的处理")[0]
+    assert "没有待处理的未解答问题" in client.get("/admin/gaps").get_data(as_text=True)
 
 
 def test_knowledge_search_try_preview_and_todo(console: Console) -> None:
@@ -98,3 +98,16 @@ def test_an_entry_edit_is_saved_and_an_invalid_one_explained(console: Console) -
     data["similar"] = "一个全新的问法"
     assert client.post(path, data=data).status_code == 302
     assert load_knowledge(console.services.config.knowledge.dir).by_id[entry.id].similar == ("一个全新的问法",)
+
+
+def test_attach_by_entry_id_typed_in(console: Console) -> None:
+    client = console.app.test_client()
+    log_in(client, "eddie")
+    page = client.get("/admin/gaps").get_data(as_text=True)
+    assert '<option value="join.how">' in page  # the search list offers every entry with its question
+    client.post("/admin/gaps/attach", data={"question": GAP, "entry_id": "no.such",
+                                            "csrf_token": csrf(client, "/admin/gaps")})
+    assert "没有编号为“no.such”的条目" in client.get("/admin/gaps").get_data(as_text=True)
+    client.post("/admin/gaps/attach", data={"question": GAP, "entry_id": "rights.arrears",
+                                            "csrf_token": csrf(client, "/admin/gaps")})
+    assert GAP in load_knowledge(console.services.config.knowledge.dir).by_id["rights.arrears"].similar

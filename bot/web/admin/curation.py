@@ -61,7 +61,8 @@ def gaps() -> Any:
     found = matcher()
     rows = [{"group": g, "last": max((asked.get(t, 0) for t, _ in g.variants), default=0),
              "candidates": found.match(g.question).candidates[:3] if found else ()} for g in groups]
-    return render_template("admin/gaps.html", rows=rows, OUTCOME_LABELS=OUTCOME_LABELS,
+    entries = found.knowledge.entries if found else ()
+    return render_template("admin/gaps.html", rows=rows, OUTCOME_LABELS=OUTCOME_LABELS, entries=entries,
                            history=curation().history(20), CURATION_LABELS=ACTION_LABELS)
 
 
