@@ -136,3 +136,9 @@ def test_a_listed_question_attached_in_the_console_is_answered_directly_on_every
     page.fill("textarea[name=answer]", " ")
     page.click("button:text('保存并发布')")
     assert "回答是空的" in page.locator(".flash.error").inner_text()
+    shot(page, "24-knowledge-entry-error")
+
+    page.goto(f"{console_url}/admin/gaps/new?question=夜里送单能去驿站休息吗")
+    assert page.locator("input[name=question]").input_value() == "夜里送单能去驿站休息吗"
+    assert page.locator("input[name=file]").input_value() == "station_faq"  # the nearest entry's file
+    shot(page, "25-new-entry")

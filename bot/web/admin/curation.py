@@ -7,6 +7,7 @@ history under the staff account's name.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -107,6 +108,11 @@ def gaps_new() -> Any:
     form = {"question": "", "entry_id": "", "file": "", "topic": "", "similar": "", "keywords": "", "answer": "",
             **request.values.to_dict()}
     error = None
+    found = matcher()
+    if request.method == "GET" and not form["file"] and found is not None and form["question"].strip():
+        best = found.match(form["question"]).best  # the nearest entry's file is the likeliest place
+        if best is not None:
+            form["file"] = Path(found.knowledge.by_id[best.entry_id].file).stem
     if request.method == "POST":
         try:
             _done(curation().new_entry(form["question"], entry_id=form["entry_id"], answer=form["answer"],
