@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.curation.publish import Published, publish_folder
-from bot.faq.editing import Edit, EditError, plan_attach, plan_new_entry, save
+from bot.faq.editing import Edit, EditError, plan_attach, plan_edit_entry, plan_new_entry, save
 from bot.faq.gaps import GapGroup, group_gaps
 from bot.storage.curation import CurationLog, Handled
 from bot.storage.published import PublishedKnowledge
@@ -80,6 +80,17 @@ class Curation:
                               topic=topic, similar=similar, keywords=keywords)
         return self._edit(edit, "new_entry", question, entry_id, by)
 
+    def edit_entry(self, entry_id: str, *, question: str, similar: Sequence[str], keywords: Sequence[str],
+                   answer: str, by: str, seen: str | None = None) -> tuple[Published | None, str | None]:
+        """Save a whole-entry edit (:func:`~bot.faq.editing.plan_edit_entry`) and publish it.
+
+        Not a gap action, so nothing is marked or added to the history; the caller audits it.
+        Returns the published version and a notice as :class:`Outcome` has them."""
+        edit = plan_edit_entry(self.directory, entry_id, question=question, similar=similar, keywords=keywords,
+                               answer=answer, seen=seen)
+        save(edit)
+        return self._publish(by)
+
     def out_of_scope(self, question: str, by: str) -> Outcome:
         """Not the union's business: the group is ignored from now on and kept as a negative case."""
         return Outcome(self._record("out_of_scope", question, None, by, "已标记为不在服务范围内"))
@@ -109,14 +120,18 @@ class Curation:
         wordings = self.group_of(question)  # before saving: read errors leave the files alone
         save(edit)
         handled = self._record(action, question, entry_id, by, edit.summary, wordings)
+        return Outcome(handled, *self._publish(by))
+
+    def _publish(self, by: str) -> tuple[Published | None, str | None]:
+        """Publish after a saved edit: (version, None), (None, None) when not shared, or (None, notice)."""
         if self.published is None:
-            return Outcome(handled)
+            return None, None
         try:
-            return Outcome(handled, publish_folder(self.directory, self.published, by, self.clock()))
+            return publish_folder(self.directory, self.published, by, self.clock()), None
         except (StoreUnavailable, ValueError) as exc:  # KnowledgeError: a hand edit broke another file since
             log.error("knowledge saved but not published: %s", exc)
-            return Outcome(handled, None, f"已保存到文件，但没有发布到其他服务器：{exc}；"
-                                          "处理好后请运行 unionbot faq publish")
+            return None, (f"已保存到文件，但没有发布到其他服务器：{exc}；"
+                          "处理好后请运行 unionbot faq publish")
 
     def _record(self, action: str, question: str, entry_id: str | None, by: str, summary: str,
                 wordings: tuple[str, ...] | None = None) -> Handled:

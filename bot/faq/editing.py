@@ -8,7 +8,8 @@ the folder's contents when the edit began are compared, under a lock, right befo
 is replaced, and a difference refuses the edit; (4) never leave a half-written file: a
 temporary file in the same folder replaces the old one atomically.
 
-An edit is two steps, :func:`plan_attach` / :func:`plan_new_entry` then :func:`save`, so a
+An edit is two steps, :func:`plan_attach` / :func:`plan_new_entry` / :func:`plan_edit_entry`
+then :func:`save`, so a
 console can show the planned change before saving it. Messages are for staff, in Chinese.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import os
 import re
@@ -133,6 +135,65 @@ def plan_new_entry(directory: str | Path, *, entry_id: str, question: str, answe
             raise EditError(f"{name} 是新文件，请给出主题（topic）")
         yaml, data = _yaml(INDENTS[0]), CommentedMap(topic=topic.strip(), entries=CommentedSeq([entry]))
     return _planned(root, before, name, _dump(yaml, data), f"已在 {name} 新增条目 {entry_id}")
+
+
+def plan_edit_entry(directory: str | Path, entry_id: str, *, question: str, similar: Sequence[str],
+                    keywords: Sequence[str], answer: str, seen: str | None = None) -> Edit:
+    """Replace entry ``entry_id``'s question, similar questions, keywords and answer.
+
+    ``seen`` is :func:`file_digest` of the entry's file when staff opened the form: a different
+    file now (somebody else's edit) refuses the change instead of overwriting theirs.
+    """
+    root, before, knowledge = _current(directory)
+    entry = knowledge.by_id.get(entry_id)
+    if entry is None:
+        raise EditError(f"没有编号为“{entry_id}”的条目")
+    name = _relative(root, entry.file)
+    if seen is not None and seen != file_digest(before[name]):
+        raise EditConflict(f"{name} 在你打开这个条目后被别人改过，本次修改没有保存；请看过最新内容后重新修改")
+    question = _one_line(question, "问题")
+    similar = [_one_line(s, "相似问法") for s in similar if s.strip()]
+    keywords = [_one_line(k, "关键词") for k in keywords if k.strip()]
+    if not answer.strip():
+        raise EditError("回答是空的")
+    phrasings = [question, *similar]
+    if len({_key(p) for p in phrasings}) < len(phrasings):
+        raise EditError("问题和相似问法里有重复的问法")
+    others = Knowledge(entries=tuple(e for e in knowledge.entries if e.id != entry_id))
+    for text in phrasings:
+        _refuse_known_question(others, text)
+    yaml, data = _round_trip(name, before[name])
+    node = next((e for e in data["entries"] if isinstance(e, CommentedMap) and str(e.get("id")) == entry_id), None)
+    if node is None:
+        raise EditConflict(f"{name} 在读取时被改动了，请重试")
+    node["question"] = question
+    _set_list(node, "similar", similar, after="question")
+    _set_list(node, "keywords", keywords, after="similar" if similar else "question", flow=True)
+    if str(node.get("answer", "")).strip() != answer.strip():
+        node["answer"] = LiteralScalarString(answer.strip().replace("\r\n", "\n") + "\n")
+    return _planned(root, before, name, _dump(yaml, data), f"已修改条目 {entry_id}")
+
+
+def file_digest(content: bytes) -> str:
+    """A short name for one version of a file: what an edit form remembers to detect a later edit."""
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+def _set_list(node: CommentedMap, key: str, values: list[str], *, after: str, flow: bool = False) -> None:
+    """Set or remove a list field, keeping the existing list (and its comments) when unchanged."""
+    current = node.get(key)
+    if not values:
+        node.pop(key, None)
+        return
+    if isinstance(current, CommentedSeq) and [str(v) for v in current] == values:
+        return
+    seq = CommentedSeq(values)
+    if flow or (isinstance(current, CommentedSeq) and current.fa.flow_style()):
+        seq.fa.set_flow_style()
+    if key in node:
+        node[key] = seq
+    else:
+        node.insert(list(node).index(after) + 1 if after in node else len(node), key, seq)
 
 
 def save(edit: Edit) -> None:

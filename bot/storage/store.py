@@ -354,6 +354,14 @@ class Store:
                        for (raw, score), outcome in zip(rows, outcomes, strict=True)]
         return result
 
+    def last_asked(self, questions: list[str]) -> dict[str, float]:
+        """When each of ``questions`` (as :meth:`unanswered` gave them) was last asked; unknown ones left out."""
+        pipe = self.redis.pipeline(transaction=False)
+        for question in questions:
+            pipe.zscore(self._gap_keys()[2], question)
+        seen = self._call(pipe.execute)
+        return {q: float(at) for q, at in zip(questions, seen, strict=True) if at is not None}
+
     def clear_unanswered(self) -> None:
         self._call(self.redis.delete, *self._gap_keys())
 
