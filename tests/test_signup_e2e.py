@@ -40,8 +40,6 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"
 ST001_NAME = "县总工会职工服务中心驿站"
 ST002_NAME = "城东物流园职工驿站"
 JOIN_THREAD_TIMEOUT = 60.0
-
-
 ID_NUMBER = nth_id(1)
 
 
