@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fakes import FakeMembers, FakeStations
+from support.ids import make_id
+from support.messages import USER, scan, text
 
 from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 from bot.core.router import route
@@ -19,59 +21,17 @@ from handlers import join, member, stations
 
 CHINA = timezone(timedelta(hours=8))
 NOW = datetime(2024, 6, 1, 10, 0, tzinfo=CHINA).timestamp()
-USER = "oWorker1"
 ID = "11010519491231002X"
 ID_MASKED = "110105********002X"
 PHONE = "13812345678"
 ALL_THREE = f"张三 {PHONE} {ID}"
-
-
-class FakeMembers:
-    def __init__(self, members: Mapping[str, Mapping[str, Any]] | None = None,
-                 id_numbers: Mapping[str, str] | None = None) -> None:
-        self.members = dict(members or {})
-        self.id_numbers = dict(id_numbers or {})
-        """ID number → the openid that applied with it."""
-
-    def find_by_openid(self, openid: str) -> Mapping[str, Any] | None:
-        return self.members.get(openid)
-
-    def id_number_taken(self, id_number: str, openid: str) -> bool:
-        return self.id_numbers.get(id_number, openid) != openid
-
-
-class FakeStations:
-    STATIONS = {
-        "ST001": {
-            "code": "ST001",
-            "name": "城关职工驿站",
-            "address": "城关镇人民路1号",
-            "hours": "8:00-20:00",
-        }
-    }
-
-    def station(self, code: str) -> Mapping[str, Any] | None:
-        return self.STATIONS.get(code)
-
-    def all(self) -> list[Mapping[str, Any]]:
-        return list(self.STATIONS.values())
-
-    def nearest(self, latitude: float, longitude: float, count: int = 3) -> list[Mapping[str, Any]]:
-        return []
+ST001 = {"code": "ST001", "name": "城关职工驿站", "address": "城关镇人民路1号", "hours": "8:00-20:00"}
 
 
 def make_ctx(**kw: Any) -> Context:
-    base: dict[str, Any] = {"now": NOW, "members": FakeMembers(), "stations": FakeStations()}
+    base: dict[str, Any] = {"now": NOW, "members": FakeMembers(), "stations": FakeStations([ST001])}
     base.update(kw)
     return Context(**base)
-
-
-def scan(code: str = "ST001", event: str = "scan") -> Incoming:
-    return Incoming(user=USER, kind="event", event=event, event_key=f"join:{code}")
-
-
-def text(body: str) -> Incoming:
-    return Incoming(user=USER, kind="text", text=body)
 
 
 class Chat:
@@ -138,11 +98,6 @@ def at_summary(ctx: Context | None = None) -> Chat:
         chat.send(message)
     assert chat.step == join.Step.SUMMARY
     return chat
-
-
-def make_id(birth: date, sequence: int = 11) -> str:
-    first17 = f"110105{birth:%Y%m%d}{sequence:03d}"
-    return first17 + id_check_char(first17)
 
 
 # -- entry points ----------------------------------------------------------------------------------
@@ -446,8 +401,8 @@ def test_bad_phone_keeps_the_name(answer: str, words: str) -> None:
         ("11010519491231002A", "只有数字"),
         ("110105194912310021", "最后一位校验不对"),
         ("110105" + "19491331" + "002" + id_check_char("11010519491331002"), "出生日期"),
-        (make_id(date(2030, 1, 1)), "比今天还晚"),
-        (make_id(date(2010, 1, 1)), "年满16周岁"),
+        (make_id(date(2030, 1, 1), 11, "110105"), "比今天还晚"),
+        (make_id(date(2010, 1, 1), 11, "110105"), "年满16周岁"),
         ("不知道", "只有数字"),
     ],
 )
@@ -462,7 +417,7 @@ def test_bad_id_number_keeps_name_and_phone(answer: str, words: str) -> None:
 
 
 def test_age_uses_the_injected_clock() -> None:
-    number = make_id(date(2008, 6, 2))  # 16 on 2024-06-02, China time
+    number = make_id(date(2008, 6, 2), 11, "110105")  # 16 on 2024-06-02, China time
     early = at_step(join.Step.ID_NUMBER, make_ctx(now=NOW))
     early.send(number)
     assert early.step == join.Step.ID_NUMBER and "16周岁" in early.reply

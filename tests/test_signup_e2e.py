@@ -11,7 +11,6 @@ port, never a mock.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,94 +19,46 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
+from support.app import KNOWLEDGE, Bot
+from support.clock import TickingClock
+from support.ids import nth_id
+from support.store import state_of
 
-from bot.config import Config, DatabaseConfig, KnowledgeConfig, StoreConfig, WechatConfig
-from bot.core.router import route as real_route
 from bot.registry.models import Member, SignupEvent
 from bot.registry.repository import Registry
-from bot.services import Services
 from bot.signup import texts
 from bot.signup.privacy import mask_id_number
-from bot.signup.validators import id_check_char
 from bot.stations.directory import import_stations
 from bot.storage.store import Store
-from bot.web.app import create_app
 from bot.web.webhook import BUSY_TEXT, DEGRADED_TEXT
-from bot.wechat.simulator import Reply, Simulator, flask_transport
+from bot.wechat.simulator import Reply, Simulator
 from handlers import join
 
-ROOT = Path(__file__).resolve().parent.parent
-STATIONS = ROOT / "knowledge" / "stations.yaml"
+STATIONS = KNOWLEDGE / "stations.yaml"
 DEAD_DATABASE = "postgresql+psycopg://root@127.0.0.1:1/x"
 DEAD_REDIS = "redis://127.0.0.1:1/0"
-NOW = 1_790_000_000.0  # 2026-09-21 in China
 ST001_NAME = "县总工会职工服务中心驿站"
 ST002_NAME = "城东物流园职工驿站"
 JOIN_THREAD_TIMEOUT = 60.0
-
-
-def make_id(n: int) -> str:
-    """A valid 18-digit ID number (GB 11643 check character), distinct for each ``n`` < 365 000."""
-    birth = dt.date(1980, 1, 1) + dt.timedelta(days=n % 7300)
-    first17 = f"330522{birth:%Y%m%d}{n // 7300 % 1000:03d}"
-    return first17 + id_check_char(first17)
-
-
-ID_NUMBER = make_id(1)
+ID_NUMBER = nth_id(1)
 
 
 def phone(n: int) -> str:
     return f"138{n:08d}"
 
 
-class Clock:
-    """WeChat's and the bot's clock: one second passes per message, so events never collide."""
+class SignupBot(Bot):
+    """The app as WeChat sees it (migrated registry, shipped stations, one second per message),
+    plus read access to the registry's rows and the stored state."""
 
-    def __init__(self) -> None:
-        self._ticks = itertools.count()
-        self._waited = 0.0
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-    def tick(self) -> None:
-        self.now = NOW + self._waited + next(self._ticks)
-
-    def wait(self, seconds: float) -> None:
-        """The worker waits a while before the next message."""
-        self._waited += seconds
-
-
-class SignupBot:
-    """The app as WeChat sees it, plus read access to the registry's rows and the stored state."""
-
-    def __init__(self, database_url: str, store_url: str, key_prefix: str) -> None:
-        self.clock = Clock()
-        self.config = Config(
-            wechat=WechatConfig(token="e2e-token"),
-            store=StoreConfig(url=store_url, key_prefix=key_prefix),
-            database=DatabaseConfig(url=database_url),
-            knowledge=KnowledgeConfig(dir=str(ROOT / "knowledge")),
-        )
-        self.routed: list[str] = []
-
-        def counting_route(state, message, ctx):
-            self.routed.append(message.msg_id or message.event)
-            return real_route(state, message, ctx)
-
-        self.services = Services.from_config(self.config, clock=self.clock, route=counting_route)
+    def __init__(self, tmp_path: Path, database_url: str, store_url: str, key_prefix: str) -> None:
+        super().__init__(tmp_path, store_url=store_url, database_url=database_url, key_prefix=key_prefix,
+                         clock=TickingClock(), migrate=True)
+        self.clock: TickingClock
         self.registry: Registry = self.services.registry
-        self.registry.upgrade()
         import_stations(self.registry, self.services.store, STATIONS)
-        self.app = create_app(self.config, self.services)
-        self.sim = self.simulator()
         self.sent = 0
         self._store, self._registry = self.services.store, self.registry
-
-    def simulator(self) -> Simulator:
-        """A simulator with its own test client (one per thread)."""
-        return Simulator(self.config.wechat, flask_transport(self.app), clock=self.clock)
 
     def post(self, body: str, sim: Simulator | None = None) -> Reply:
         reply = (sim or self.sim).post(body)
@@ -136,7 +87,7 @@ class SignupBot:
         self.subscribe(user, f"join:{station}", sim)
         self.say(user, "同意", sim)
         self.say(user, "同意", sim)
-        summary = self.say(user, f"张三 {phone(n)} {make_id(n)} 3 美团", sim)
+        summary = self.say(user, f"张三 {phone(n)} {nth_id(n)} 3 美团", sim)
         assert "请核对您的信息" in summary, summary
         return summary
 
@@ -149,12 +100,7 @@ class SignupBot:
     # -- what was written and kept ------------------------------------------------------------
 
     def state(self, user: str) -> dict:
-        """The user's state as their next message's turn reads it (the turn is then given up)."""
-        store = self.services.store
-        turn = store.begin_turn(user, f"read:{uuid.uuid4().hex}")
-        assert turn is not None
-        store.abandon_turn(turn)
-        return turn.state
+        return state_of(self.services.store, user)
 
     def step(self, user: str) -> str | None:
         return (self.state(user).get("join") or {}).get("step")
@@ -213,28 +159,28 @@ def store_url(request: pytest.FixtureRequest) -> str:
     return f"memory://e2e-{uuid.uuid4().hex}"
 
 
-def _bot(database_url: str, store_url: str) -> Iterator[SignupBot]:
-    bot = SignupBot(database_url, store_url, key_prefix=f"e2e-{uuid.uuid4().hex[:12]}:")
+def _bot(tmp_path: Path, database_url: str, store_url: str) -> Iterator[SignupBot]:
+    bot = SignupBot(tmp_path, database_url, store_url, key_prefix=f"e2e-{uuid.uuid4().hex[:12]}:")
     yield bot
     bot.close()
 
 
 @pytest.fixture
-def bot(database_url: str, store_url: str) -> Iterator[SignupBot]:
+def bot(tmp_path: Path, database_url: str, store_url: str) -> Iterator[SignupBot]:
     """SQLite and PostgreSQL × fakeredis and Redis."""
-    yield from _bot(database_url, store_url)
+    yield from _bot(tmp_path, database_url, store_url)
 
 
 @pytest.fixture
-def memory_bot(database_url: str) -> Iterator[SignupBot]:
+def memory_bot(tmp_path: Path, database_url: str) -> Iterator[SignupBot]:
     """SQLite and PostgreSQL, the store on fakeredis (for swapping in an unreachable Redis)."""
-    yield from _bot(database_url, f"memory://e2e-{uuid.uuid4().hex}")
+    yield from _bot(tmp_path, database_url, f"memory://e2e-{uuid.uuid4().hex}")
 
 
 @pytest.fixture
-def pg_bot(postgres_url: str, real_redis_url: str) -> Iterator[SignupBot]:
+def pg_bot(tmp_path: Path, postgres_url: str, real_redis_url: str) -> Iterator[SignupBot]:
     """The production pair: real PostgreSQL and real Redis."""
-    yield from _bot(postgres_url, real_redis_url)
+    yield from _bot(tmp_path, postgres_url, real_redis_url)
 
 
 # -- the scripted run ---------------------------------------------------------------------------------
@@ -325,7 +271,7 @@ def test_wechat_retry_of_confirm_registers_once_with_the_same_reply(bot: SignupB
     resent = [bot.post(confirm) for _ in range(3)]  # WeChat resends the identical XML
 
     assert [r.text for r in resent] == [first.text] * 3
-    assert bot.routed.count("90000001") == 1  # the handlers ran once; the resends got the stored reply
+    assert [m.msg_id for m in bot.routed].count("90000001") == 1  # the handlers ran once; the resends got the stored reply
     row = only_member(bot)
     assert_card(first.text, row.number)
     assert [e.action for e in bot.event_rows()] == SIGNED_UP
@@ -356,7 +302,8 @@ def _concurrently(calls: list, timeout: float = JOIN_THREAD_TIMEOUT) -> list:
 
 
 @pytest.mark.parametrize("processes", [1, 2], ids=["one-app", "two-apps"])
-def test_two_confirms_at_once_from_one_user_make_one_member(pg_bot: SignupBot, processes: int) -> None:
+def test_two_confirms_at_once_from_one_user_make_one_member(pg_bot: SignupBot, processes: int,
+                                                           tmp_path: Path) -> None:
     """Double-tapped 确认 (two MsgIds): the per-user lock serialises them, the registry is idempotent.
 
     ``two-apps`` sends the second 确认 to a second app with its own Services (another gunicorn
@@ -366,7 +313,7 @@ def test_two_confirms_at_once_from_one_user_make_one_member(pg_bot: SignupBot, p
     bot.to_summary(user)
     apps = [bot]
     if processes == 2:
-        other = SignupBot(bot.config.database.url, bot.config.store.url, bot.config.store.key_prefix)
+        other = SignupBot(tmp_path, bot.config.database.url, bot.config.store.url, bot.config.store.key_prefix)
         apps.append(other)
     sims = [apps[i % len(apps)].simulator() for i in range(2)]
     bot.clock.tick()
@@ -420,7 +367,7 @@ def test_many_workers_signing_up_at_once_each_get_one_member(pg_bot: SignupBot) 
     for i, (user, card) in enumerate(zip(users, cards, strict=True)):
         row = by_openid[user]
         assert row.station_code == f"ST00{i % 6 + 1}" and row.phone == phone(100 + i)
-        assert bot.registry.cipher.decrypt(row.id_cipher) == make_id(100 + i)
+        assert bot.registry.cipher.decrypt(row.id_cipher) == nth_id(100 + i)
         assert f"会员编号：{row.number}" in card
     assert sorted(e.member_id for e in bot.event_rows()) == sorted(r.id for r in rows for _ in SIGNED_UP)
     assert sorted(e.member_id for e in bot.event_rows() if e.action == "submitted") == sorted(r.id for r in rows)
@@ -565,7 +512,7 @@ def test_cancel_then_join_again_starts_fresh(bot: SignupBot) -> None:
     assert (state["step"], state["answers"], state["station"]) == (join.Step.PRIVACY, {}, None)
     bot.say(user, "同意")
     assert "姓名" in bot.say(user, "同意")  # asked for the name again: nothing was kept
-    bot.say(user, f"李四 {phone(2)} {make_id(2)} 3 美团")
+    bot.say(user, f"李四 {phone(2)} {nth_id(2)} 3 美团")
     card = bot.say(user, "确认")
     row = only_member(bot)
     assert (row.name, row.station_code) == ("李四", None)  # the cancelled scan's station went too
@@ -583,7 +530,7 @@ def test_asking_for_a_person_mid_flow_then_carrying_on(bot: SignupBot) -> None:
     assert "工作人员" in handover and "12351" in handover
     assert bot.state(user) == before
     assert "身份证号" in bot.say(user, phone(3))  # carries on at the phone step
-    bot.say(user, make_id(3))
+    bot.say(user, nth_id(3))
     bot.say(user, "快递")
     bot.say(user, "顺丰")
     card = bot.say(user, "确认")

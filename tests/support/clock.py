@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -26,3 +27,22 @@ class Clock(Generic[T]):
         step = timedelta(seconds=seconds, **delta)
         self.now = self.now + (step if isinstance(self.now, datetime) else step.total_seconds())
         return self.now
+
+
+class TickingClock(Clock[float]):
+    """WeChat's and the bot's clock for a scripted chat: each :meth:`tick` (one per message) is one
+    second after the previous, from ``start``, so events never collide; :meth:`wait` adds a pause
+    that the next tick includes."""
+
+    def __init__(self, start: float = NOW) -> None:
+        super().__init__(start)
+        self.start = start
+        self._ticks = itertools.count()
+        self._waited = 0.0
+
+    def tick(self) -> None:
+        self.now = self.start + self._waited + next(self._ticks)
+
+    def wait(self, seconds: float) -> None:
+        """The worker waits a while before the next message."""
+        self._waited += seconds

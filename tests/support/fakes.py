@@ -7,13 +7,18 @@ from typing import Any
 
 
 class FakeMembers:
-    """Members by openid."""
+    """Members by openid; ``id_numbers`` maps an ID number to the openid that applied with it."""
 
-    def __init__(self, members: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(self, members: Mapping[str, Mapping[str, Any]] | None = None,
+                 id_numbers: Mapping[str, str] | None = None) -> None:
         self.members = dict(members or {})
+        self.id_numbers = dict(id_numbers or {})
 
     def find_by_openid(self, openid: str) -> Mapping[str, Any] | None:
         return self.members.get(openid)
+
+    def id_number_taken(self, id_number: str, openid: str) -> bool:
+        return self.id_numbers.get(id_number, openid) != openid
 
 
 class FakeStations:
