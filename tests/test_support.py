@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from support.clock import NOW, Clock
+from support.clock import NOW, Clock, TickingClock
 from support.ids import make_id, nth_id
 
 from bot.signup.validators import IdNumber, id_check_char, parse_id_number
@@ -45,3 +45,16 @@ def test_clock_moves_only_when_told() -> None:
     moment = Clock(start)
     moment.advance(days=2, hours=1)
     assert moment() == start + dt.timedelta(days=2, hours=1)
+
+
+def test_ticking_clock_is_one_second_a_message_plus_any_wait() -> None:
+    clock = TickingClock()
+    clock.tick()
+    assert clock() == NOW
+    clock.tick()
+    assert clock() == NOW + 1
+    clock.wait(3)
+    assert clock() == NOW + 1  # a wait shows at the next message
+    clock.tick()
+    assert clock() == NOW + 5
+
