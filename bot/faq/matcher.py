@@ -221,7 +221,11 @@ class Matcher:
         others = sims.copy()
         others[chosen] = -1.0
         meaning = (1.0 if chosen == sb else 0.0, float(sims[chosen]), float(sims[chosen] - others.max()))
-        weak = weak and not (sb == lb and comp["evidence"] >= p.agree_none_evidence)
+        # both signals agreeing on an entry stands in for some evidence, but only when the question
+        # shares a key word with it or is really close in meaning: a mere neighbour in meaning that
+        # shares only common characters is another subject
+        weak = weak and not (sb == lb and comp["evidence"] >= p.agree_none_evidence
+                             and (sem_top >= p.agree_none_meaning or offtopic.key_terms(self.index, prepared, lb)))
         return _Assessment(scored, features[1:] + meaning, weak, rule=bool(features[0]) and chosen == lb,
                            exact=scored[0][2]["fuzzy"] >= 1.0)
 

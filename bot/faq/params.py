@@ -70,7 +70,11 @@ class Params:
     the right entry first most often on the evaluation sets, a plateau from 0.3 to 0.5)."""
     agree_none_evidence: float = 0.3
     """When the lexical best is also the closest in meaning, a suggestion (instead of none) needs
-    only this much evidence."""
+    only this much evidence, provided the question shares a key word with it or is at least
+    agree_none_meaning close to it."""
+    agree_none_meaning: float = 0.90
+    """See agree_none_evidence: without a shared key word, weak evidence needs this closeness in
+    meaning (外面气温多少 is near every heat-allowance entry in meaning, but shares no word of it)."""
     semantic_weights: tuple[float, ...] = SEMANTIC.weights
     """The semantic decision's coefficients, one per feature (``decision.json``)."""
     semantic_bias: float = SEMANTIC.bias
