@@ -137,7 +137,9 @@ HELD_OUT = {
     # (oos_rejected 0.878 -> 0.829): a trade made on purpose, see docs/matcher.md
     ("shipped-hard", False): {"top1": 0.67, "top3": 0.87, "wrong": 0.04, "oos_rejected": 0.80},
     ("linjiang", True): {"top1": 0.74, "top3": 0.97, "wrong": 0.015, "oos_rejected": 0.90},
-    ("tongshan", True): {"top1": 0.72, "top3": 0.95, "wrong": 0.02, "oos_rejected": 0.875},
+    # The off-topic list rule (bot/faq/offtopic.py) turned three 铜山 lists into honest "not found"
+    # (semantic top3 0.961 -> 0.942) while its oos_none rose 0.275 -> 0.400: a trade made on purpose
+    ("tongshan", True): {"top1": 0.72, "top3": 0.94, "wrong": 0.02, "oos_rejected": 0.875},
     ("shipped-hard", True): {"top1": 0.72, "top3": 0.90, "wrong": 0.035, "oos_rejected": 0.92},
 }
 KNOWLEDGE_OF = {"linjiang": ROOT / "bench/evalsets/linjiang/knowledge",
