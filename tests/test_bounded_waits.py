@@ -160,7 +160,7 @@ def test_faq_and_scans_are_answered_while_the_database_never_answers(silent_data
 
 def test_a_signup_whose_database_write_cannot_finish_says_later_and_keeps_the_answers(
         tmp_path: Path) -> None:
-    bot = SignupBot(f"sqlite:///{tmp_path / 'bot.db'}", f"memory://{uuid.uuid4().hex}", "t:")
+    bot = SignupBot(tmp_path, f"sqlite:///{tmp_path / 'bot.db'}", f"memory://{uuid.uuid4().hex}", "t:")
     bot.services.config = replace(bot.config, database=replace(bot.config.database, write_timeout=0.05,
                                                                retry_after=0.01))
     try:

@@ -14,17 +14,20 @@ import contextlib
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
-from test_join_flow import ALL_THREE, Chat, FakeStations, make_ctx, scan
+from support.fakes import FakeStations
+from support.ids import nth_id
+from support.messages import scan
+from test_join_flow import ALL_THREE, ST001, Chat, make_ctx
 from test_signup_e2e import (
     DEAD_DATABASE,
     ST001_NAME,
     ST002_NAME,
     SignupBot,
     assert_card,
-    make_id,
     only_member,
     phone,
 )
@@ -42,6 +45,7 @@ class SwitchableStations(FakeStations):
     """Stations whose database can be switched off: then every lookup by code cannot check."""
 
     def __init__(self) -> None:
+        super().__init__([ST001])
         self.down = False
 
     def station(self, code: str) -> Mapping[str, Any] | None:
@@ -118,9 +122,9 @@ def test_the_stations_service_says_it_could_not_check_when_the_database_is_down(
 
 
 @pytest.fixture
-def bot(database_url: str) -> Iterator[SignupBot]:
+def bot(tmp_path: Path, database_url: str) -> Iterator[SignupBot]:
     """SQLite and PostgreSQL; no fail-fast window, so the outage ends exactly when the test says."""
-    bot = SignupBot(database_url, f"memory://scan-outage-{uuid.uuid4().hex}", f"so-{uuid.uuid4().hex[:12]}:")
+    bot = SignupBot(tmp_path, database_url, f"memory://scan-outage-{uuid.uuid4().hex}", f"so-{uuid.uuid4().hex[:12]}:")
     bot.services.config = replace(bot.config, database=replace(bot.config.database, retry_after=0.0))
     yield bot
     bot.close()
@@ -151,7 +155,7 @@ def test_scan_during_an_outage_then_confirm_when_it_is_back_records_the_station(
         assert bot.state(user)["join"]["station"] == {"code": "ST002", "name": ""}
         bot.say(user, "同意")
         bot.say(user, "同意")
-        summary = bot.say(user, f"张三 {phone(1)} {make_id(1)} 3 美团")
+        summary = bot.say(user, f"张三 {phone(1)} {nth_id(1)} 3 美团")
         assert "驿站：ST002" in summary
         assert bot.say(user, "确认") == texts.UNAVAILABLE_TEXT  # still down at the first 确认
         assert bot.member_rows() == []
@@ -172,7 +176,7 @@ def test_rescan_during_an_outage_keeps_the_station_scanned_before_it(bot: Signup
         assert "没认出" not in reply and "身份证号" in reply  # back at the step it was at
         assert bot.state(user)["join"]["station"] == {"code": "ST001", "name": ST001_NAME}
     bot.say(user, "同意")
-    bot.say(user, f"张三 {phone(2)} {make_id(2)} 3 美团")
+    bot.say(user, f"张三 {phone(2)} {nth_id(2)} 3 美团")
     card = bot.say(user, "确认")
     row = only_member(bot)
     assert row.station_code == "ST001"

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.ids import nth_id
 from test_privacy_store import ID, PHONE, QUESTION, assert_no_full_number, raw_values
-from test_signup_e2e import DEAD_REDIS, SignupBot, make_id, phone
+from test_signup_e2e import DEAD_REDIS, SignupBot, phone
 
 from bot import redact
 from bot.cli import main
@@ -52,7 +53,7 @@ def dead_port() -> int:
 @pytest.fixture(params=["fakeredis", "redis"])
 def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SignupBot]:
     url = request.getfixturevalue("real_redis_url") if request.param == "redis" else f"memory://sec-{uuid.uuid4().hex}"
-    bot = SignupBot(f"sqlite:///{tmp_path / 'registry.db'}", url, key_prefix=f"sec-{uuid.uuid4().hex[:12]}:")
+    bot = SignupBot(tmp_path, f"sqlite:///{tmp_path / 'registry.db'}", url, key_prefix=f"sec-{uuid.uuid4().hex[:12]}:")
     yield bot
     bot.close()
 
@@ -238,11 +239,11 @@ def test_the_cli_installs_the_redaction(tmp_path: Path, restore_log_records: Non
 
 def test_a_signup_paused_at_its_summary_leaves_no_full_number_in_redis(bot: SignupBot) -> None:
     summary = bot.to_summary("o-paused", n=7)
-    assert phone(7) not in summary and make_id(7) not in summary
+    assert phone(7) not in summary and nth_id(7) not in summary
     values = raw_values(bot.services.store)
     assert any(b"<xml>" in v for v in values)  # the reply remembered for retries is among them
     for value in values:
-        assert phone(7).encode() not in value and make_id(7).encode() not in value
+        assert phone(7).encode() not in value and nth_id(7).encode() not in value
     assert bot.state("o-paused")["join"]["step"] == "summary"  # and the signup resumes from it
     assert "提交成功" in bot.say("o-paused", "确认")
 

@@ -15,9 +15,10 @@ from urllib.parse import urlencode
 import pytest
 import redis
 from support.app import write_config
+from support.ids import nth_id
 from test_privacy_store import QUESTION
 from test_server_process import free_port, require_redis, running_server
-from test_signup_e2e import make_id, phone
+from test_signup_e2e import phone
 
 from bot.config import WechatConfig
 from bot.signup.privacy import mask_numbers
@@ -85,7 +86,7 @@ def sign_up_to_summary(server: Server, user: str, n: int) -> str:
     server.sim.post(server.sim.subscribe(user, "join:ST001"))
     server.say(user, "同意")
     server.say(user, "同意")
-    summary = server.say(user, f"张三 {phone(n)} {make_id(n)} 3 美团")
+    summary = server.say(user, f"张三 {phone(n)} {nth_id(n)} 3 美团")
     assert "请核对您的信息" in summary, summary
     return summary
 
@@ -119,13 +120,13 @@ def test_the_app_secret_never_reaches_the_log_after_an_api_failure(server: Serve
 
 def test_no_full_number_in_redis_after_a_signup_paused_at_its_summary_nor_in_faq_gaps(server: Server) -> None:
     summary = sign_up_to_summary(server, "o-proc-paused", 12)
-    assert phone(12) not in summary and make_id(12) not in summary
+    assert phone(12) not in summary and nth_id(12) not in summary
     assert "回复数字" in server.say("o-proc-asker", QUESTION)
     server.say("o-proc-asker", "我家猫不吃饭怎么办")  # moved on from the list: recorded for staff
     values = server.values()
     assert any(b"<xml>" in v for v in values)  # remembered replies are among them
     for value in values:
-        for number in (phone(12), make_id(12), phone(11), make_id(11), "13812345678", "11010519491231002X"):
+        for number in (phone(12), nth_id(12), phone(11), nth_id(11), "13812345678", "11010519491231002X"):
             assert number.encode() not in value.upper(), value
     gaps = subprocess.run([sys.executable, "-m", "bot.cli", "faq", "gaps"], capture_output=True, text=True,
                           env=dict(os.environ, UNIONBOT_CONFIG=str(server.config)), cwd=server.config.parent,
@@ -133,5 +134,5 @@ def test_no_full_number_in_redis_after_a_signup_paused_at_its_summary_nor_in_faq
     assert mask_numbers(QUESTION) in gaps
     assert "13812345678" not in gaps and "11010519491231002X" not in gaps.upper()
     log = server.log.read_text(encoding="utf-8", errors="replace")
-    for number in (phone(11), phone(12), make_id(11), make_id(12), "13812345678", APP_SECRET):
+    for number in (phone(11), phone(12), nth_id(11), nth_id(12), "13812345678", APP_SECRET):
         assert number not in log

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from signup_transcript import ID, PHONE, at_step
-from test_signup_e2e import SignupBot, make_id, phone
+from support.ids import nth_id
+from test_signup_e2e import SignupBot, phone
 
 INVISIBLE = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C,
                               *range(0x200B, 0x200E), 0x2060, 0xFEFF)]
@@ -88,9 +90,9 @@ def test_one_function_strips_them_everywhere() -> None:
 
 
 @pytest.fixture
-def bot(database_url: str) -> Iterator[SignupBot]:
+def bot(tmp_path: Path, database_url: str) -> Iterator[SignupBot]:
     """The app with the registry on SQLite and PostgreSQL, the store embedded."""
-    bot = SignupBot(database_url, f"memory://security-{uuid.uuid4().hex}", key_prefix=f"sec-{uuid.uuid4().hex[:12]}:")
+    bot = SignupBot(tmp_path, database_url, f"memory://security-{uuid.uuid4().hex}", key_prefix=f"sec-{uuid.uuid4().hex[:12]}:")
     yield bot
     bot.close()
 
@@ -107,7 +109,7 @@ def test_a_registered_id_number_from_another_account_learns_nothing_and_staff_se
     bot.sign_up("o-holder", n=1)
     [holder] = bot.member_rows()
     start_second_account(bot, "o-prober")
-    reply = bot.say("o-prober", make_id(1))
+    reply = bot.say("o-prober", nth_id(1))
 
     for revealing in ("另一个微信号", "已经", "申请过", "已注册", "会员", holder.number, "张"):
         assert revealing not in reply, revealing
@@ -119,21 +121,21 @@ def test_a_registered_id_number_from_another_account_learns_nothing_and_staff_se
     reused = [e for e in trail if e["action"] == "id_number_reused"]
     assert len(reused) == 1 and reused[0]["actor"] == "worker"
     for event in trail:
-        assert make_id(1) not in event["detail"] and phone(2) not in event["detail"]
-        assert make_id(1)[6:14] not in event["detail"]  # not even the birth date
+        assert nth_id(1) not in event["detail"] and phone(2) not in event["detail"]
+        assert nth_id(1)[6:14] not in event["detail"]  # not even the birth date
 
 
 def test_the_reply_is_word_for_word_the_registry_refusal_at_confirm(bot: SignupBot) -> None:
     """Two non-accepting paths, one wording: caught at the ID step, or refused at 确认 by the registry
     (the holder registered while this account was still typing)."""
     start_second_account(bot, "o-late")
-    bot.say("o-late", make_id(1))
+    bot.say("o-late", nth_id(1))
     bot.say("o-late", "3")
     bot.say("o-late", "美团")  # at the summary, the number still free
     bot.sign_up("o-holder", n=1)
     at_confirm = bot.say("o-late", "确认")
 
     start_second_account(bot, "o-prober")
-    at_id_step = bot.say("o-prober", make_id(1))
+    at_id_step = bot.say("o-prober", nth_id(1))
     assert at_id_step == at_confirm
     assert "另一个微信号" not in at_confirm
