@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -130,6 +131,36 @@ class AdminConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    """Messages the bot starts: application outcomes, staff alerts, member notices."""
+
+    outcome_template: str = ""
+    """Template id of the application-outcome message; empty: customer-service message only."""
+    outcome_fields: tuple[str, ...] = ("first={title}", "keyword1={name}", "keyword2={result}",
+                                       "keyword3={time}", "remark={detail}")
+    """``field={placeholder}`` pairs filling the template's fields."""
+    staff_template: str = ""
+    staff_fields: tuple[str, ...] = ("first={title}", "keyword1={subject}", "keyword2={time}", "remark={detail}")
+    notice_template: str = ""
+    notice_fields: tuple[str, ...] = ("first={title}", "keyword1={union}", "keyword2={time}", "remark={text}")
+    console_url: str = ""
+    """The console's public address (e.g. https://gh.example.cn), for links in staff alerts."""
+    staff_openids: tuple[str, ...] = ()
+    """Openids that get staff alerts besides the staff accounts that bound their WeChat."""
+    staff_digest_minutes: int = 10
+    duty_days: str = "1-5"
+    """ISO weekdays someone answers 人工 requests (1 = Monday), e.g. "1-5" or "1-5,7"."""
+    duty_hours: tuple[str, ...] = ("09:00-12:00", "14:00-17:30")
+    review_days: int = 3
+    """Promised review time; reviewers get a daily summary while applications wait longer."""
+    summary_time: str = "09:00"
+    daily_quota: int = 100000
+    """Template messages the account may send a day (WeChat's quota for the account)."""
+    send_rate: float = 20.0
+    """Messages a second a member notice is sent at."""
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     allow: tuple[str, ...] = ()
     """Addresses or networks (CIDR) besides loopback that may read ``/metrics``."""
@@ -153,6 +184,7 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     source: str = DEFAULTS
@@ -309,3 +341,29 @@ def _validate(config: Config) -> None:
         raise ConfigError("admin.secret_key: must be at least 32 characters (or empty for a random dev key)")
     if config.admin.session_hours <= 0 or config.admin.max_failed_logins <= 0:
         raise ConfigError("admin.session_hours and admin.max_failed_logins: must be positive")
+    _validate_notify(config.notify)
+
+
+_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _validate_notify(n: NotifyConfig) -> None:
+    for name in ("outcome_fields", "staff_fields", "notice_fields"):
+        for pair in getattr(n, name):
+            if "=" not in pair or not pair.split("=", 1)[0].strip():
+                raise ConfigError(f"notify.{name}: {pair!r} is not field={{placeholder}}")
+    if not re.fullmatch(r"[1-7](-[1-7])?(,[1-7](-[1-7])?)*", n.duty_days.replace(" ", "")):
+        raise ConfigError(f"notify.duty_days: ISO weekdays like \"1-5\" or \"1-5,7\", got {n.duty_days!r}")
+    for span in n.duty_hours:
+        start, _, end = span.partition("-")
+        if not (_CLOCK.fullmatch(start.strip()) and _CLOCK.fullmatch(end.strip()) and start.strip() < end.strip()):
+            raise ConfigError(f"notify.duty_hours: {span!r} is not a span like \"09:00-12:00\"")
+    if not _CLOCK.fullmatch(n.summary_time):
+        raise ConfigError(f"notify.summary_time: a time like \"09:00\", got {n.summary_time!r}")
+    if n.console_url and not n.console_url.startswith(("https://", "http://")):
+        raise ConfigError(f"notify.console_url: must start with https:// or http://, got {n.console_url!r}")
+    for name in ("staff_digest_minutes", "review_days", "daily_quota"):
+        if getattr(n, name) < 1:
+            raise ConfigError(f"notify.{name}: must be at least 1")
+    if not n.send_rate > 0:
+        raise ConfigError("notify.send_rate: must be a positive number of messages a second")

@@ -20,6 +20,8 @@ from bot.core import router
 from bot.core.conversation import Context, Incoming, LookupUnavailable, Outcome, State
 from bot.faq.knowledge import Knowledge, KnowledgeSource
 from bot.faq.matcher import Matcher, MatchResult
+from bot.notify.outbox import Outbox
+from bot.notify.ticker import Ticker
 from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
@@ -172,6 +174,18 @@ class Services:
     @cached_property
     def _sender(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=2, thread_name_prefix="wechat-send")
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Notices the bot starts (outcomes, staff alerts, member notices): written, then sent."""
+        return Outbox(self.registry, self.wechat)
+
+    @cached_property
+    def ticker(self) -> Ticker:
+        """Background rounds (retries, digests, notice jobs); `unionbot serve` starts it."""
+        return Ticker(self.store, [
+            ("deliver due notices", self.outbox.deliver_due),
+        ])
 
     def context(self) -> Context:
         service = self.config.service

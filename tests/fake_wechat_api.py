@@ -6,13 +6,15 @@ Runs in a thread on 127.0.0.1 with an ephemeral port::
         config = WechatConfig(app_id=fake.app_id, app_secret=fake.app_secret, api_base=fake.base_url)
 
 Endpoints: ``GET /cgi-bin/token``, ``POST /cgi-bin/qrcode/create``, ``POST /cgi-bin/message/custom/send``,
-``POST /cgi-bin/menu/create``. Like the real one, issuing a token invalidates every earlier token
+``POST /cgi-bin/message/template/send``, ``POST /cgi-bin/menu/create``. Like the real one, issuing a token invalidates every earlier token
 (no grace period here, which makes workers that knock each other out visible at once).
 
 Knobs: ``token_requests`` (count), ``token_delay`` (seconds the token endpoint takes, to widen
 races), ``delays[path]`` (seconds an endpoint takes), ``expire_tokens(errcode)`` (every issued token
-now answers 42001 / 40001), ``always_error[path] = errcode``, ``closed_window`` (openids that get 45015).
-Recorded: ``qrcodes``, ``messages``, ``menus`` (the JSON bodies) and ``calls`` (path, token).
+now answers 42001 / 40001), ``always_error[path] = errcode``, ``closed_window`` (openids that get 45015),
+``unfollowed`` (openids that get 43004 from both message calls), ``templates_known`` (when set, other
+template ids get 40037), ``template_quota`` (template messages accepted before 45009).
+Recorded: ``qrcodes``, ``messages``, ``templates``, ``menus`` (the JSON bodies) and ``calls`` (path, token).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class FakeWechatApi:
         self.delays: dict[str, float] = {}
         self.always_error: dict[str, int] = {}
         self.closed_window: set[str] = set()
+        self.unfollowed: set[str] = set()
+        self.templates_known: set[str] | None = None
+        self.template_quota: int | None = None
+        self.templates: list[dict[str, Any]] = []
         self.qrcodes: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.menus: list[dict[str, Any]] = []
@@ -114,6 +120,16 @@ class FakeWechatApi:
                 return {"errcode": 40053, "errmsg": "invalid action info"}
             n = len(self.qrcodes)
             return {"ticket": f"gQTICKET{n}", "url": f"http://weixin.qq.com/q/fake{n}-{scene['scene_str']}"}
+        if body.get("touser") in self.unfollowed and path.startswith("/cgi-bin/message/"):
+            return {"errcode": 43004, "errmsg": "require subscribe"}
+        if path == "/cgi-bin/message/template/send":
+            with self._lock:
+                if self.templates_known is not None and body.get("template_id") not in self.templates_known:
+                    return {"errcode": 40037, "errmsg": "invalid template_id"}
+                if self.template_quota is not None and len(self.templates) >= self.template_quota:
+                    return {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
+                self.templates.append(body)
+                return {"errcode": 0, "errmsg": "ok", "msgid": 1000 + len(self.templates)}
         if path == "/cgi-bin/message/custom/send":
             if body.get("touser") in self.closed_window:
                 return {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}

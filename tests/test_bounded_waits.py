@@ -83,7 +83,7 @@ def test_postgres_connections_carry_statement_and_lock_timeouts(postgres_url: st
             assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "120ms"
             assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("t_")  # URL options kept
         registry = Registry(engine)
-        with pytest.raises(RegistryUnavailable, match="statement timeout"), registry._session() as s:
+        with pytest.raises(RegistryUnavailable, match="statement timeout"), registry.session() as s:
             s.execute(sa.text("SELECT pg_sleep(5)"))
     finally:
         engine.dispose()

@@ -133,6 +133,29 @@ def test_send_text_outside_window_returns_false(fake: FakeWechatApi, store: Stor
     assert fake.messages == [{"touser": OPENID, "msgtype": "text", "text": {"content": "您的入会申请已通过"}}]
 
 
+def test_template_message_carries_its_fields_and_answers_the_msgid(fake: FakeWechatApi, store: Store) -> None:
+    api = WechatApi(config_for(fake), store)
+    msgid = api.send_template(OPENID, "TPL-1", {"first": "入会申请审核通过", "keyword1": "张三"},
+                              url="https://gh.example.cn/x", client_msg_id="outcome:GH1:approved")
+    assert msgid and fake.templates == [{
+        "touser": OPENID, "template_id": "TPL-1", "url": "https://gh.example.cn/x",
+        "client_msg_id": "outcome:GH1:approved",
+        "data": {"first": {"value": "入会申请审核通过"}, "keyword1": {"value": "张三"}}}]
+
+
+@pytest.mark.parametrize(("knob", "errcode"), [("unfollowed", 43004), ("quota", 45009), ("unknown", 40037)])
+def test_template_refusals_raise_with_wechats_code(fake: FakeWechatApi, store: Store, knob: str, errcode: int) -> None:
+    if knob == "unfollowed":
+        fake.unfollowed.add(OPENID)
+    elif knob == "quota":
+        fake.template_quota = 0
+    else:
+        fake.templates_known = {"TPL-OTHER"}
+    with pytest.raises(WechatApiError) as caught:
+        WechatApi(config_for(fake), store).send_template(OPENID, "TPL-1", {"first": "x"})
+    assert caught.value.errcode == errcode and fake.templates == []
+
+
 def test_other_api_errors_raise_with_code_and_message(fake: FakeWechatApi, store: Store) -> None:
     api = WechatApi(config_for(fake), store)
     fake.always_error["/cgi-bin/qrcode/create"] = 48001

@@ -73,7 +73,9 @@ def serve(config: Config, host: str, port: int, workers: int, threads: int) -> N
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return create_app(config)
+            app = create_app(config)
+            app.extensions["unionbot"].ticker.start()  # in each worker, after the fork
+            return app
 
     log.info("metrics of all workers gathered in %s", metrics_dir)
     click.echo(f"unionbot serving on http://{host}:{port}/wechat ({workers} worker(s), config: {config.source})")

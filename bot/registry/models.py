@@ -135,6 +135,8 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(sa.Text)
     role: Mapped[str] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    wechat_openid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    """The WeChat account this staff member bound (with a one-time code) to get staff alerts."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -150,6 +152,76 @@ class StaffEvent(Base):
     detail: Mapped[str] = mapped_column(sa.Text, default="")
     """Free text for people; never plain personal data."""
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+NOTICE_STATUSES = ("pending", "sending", "sent", "waiting", "shown", "failed", "skipped")
+"""``waiting``: WeChat took neither a template nor a customer-service message; shown before the
+person's next reply (then ``shown``). ``skipped``: not sent on purpose (the member opted out)."""
+
+
+class Broadcast(Base):
+    """A notice staff send to a selection of approved members (送清凉, 金秋助学, a new station…)."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(100))
+    text: Mapped[str] = mapped_column(sa.Text)
+    audience: Mapped[str] = mapped_column(sa.Text)
+    """The selection as JSON, e.g. ``{"station": "A01"}``, ``{"occupation": "外卖骑手"}``, ``{"all": true}``."""
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    sent: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Notice(Base):
+    """One message the bot starts to one person, and what became of it: the outbox.
+
+    ``key`` makes sending idempotent: the same notice (an approval, a digest, one recipient of a
+    broadcast) is written once however often it is asked for, and sent once.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (sa.Index("ix_notices_openid_status", "openid", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    """outcome (of an application), staff_alert, member_notice…"""
+    openid: Mapped[str] = mapped_column(sa.String(64))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    broadcast_id: Mapped[int | None] = mapped_column(sa.ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    """The whole message as a customer-service text or as shown before the next reply."""
+    template: Mapped[str] = mapped_column(sa.String(64), default="")
+    fields: Mapped[str] = mapped_column(sa.Text, default="{}")
+    """The template's fields, as JSON; never plain personal numbers."""
+    url: Mapped[str] = mapped_column(sa.String(500), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
+    channel: Mapped[str] = mapped_column(sa.String(24), default="")
+    """template, customer_service or next_message once delivered."""
+    msgid: Mapped[str] = mapped_column(sa.String(64), default="")
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """While ``sending``: when the claim of the process sending it lapses (it died) and another may."""
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class NoticeOptOut(Base):
+    """Someone who replied 退订: no member notices until they reply 订阅 (outcomes still arrive)."""
+
+    __tablename__ = "notice_optouts"
+
+    openid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 # -- engine and migrations ----------------------------------------------------------------------
@@ -227,3 +299,12 @@ def alembic_config(url: str) -> Any:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def migrations_head() -> str:
+    """The newest packaged migration: the revision `unionbot db upgrade` brings a database to."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None, "no packaged migrations"
+    return head

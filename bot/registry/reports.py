@@ -16,9 +16,9 @@ DIMENSIONS = ("status", "station", "occupation")
 
 def signups(registry: Registry, days: int = 30, today: dt.date | None = None) -> list[dict[str, Any]]:
     """One row per application made in the last ``days`` local days: day, status, station, occupation."""
-    today = today or registry._now().astimezone(registry.tz).date()
+    today = today or registry.now().astimezone(registry.tz).date()
     start = today - dt.timedelta(days=days - 1)
-    with registry._session() as s:
+    with registry.session() as s:
         rows = s.execute(
             sa.select(Member.created_at, Member.status, Member.station_code, Station.name, Member.occupation)
             .outerjoin(Station, Station.code == Member.station_code)
@@ -54,7 +54,7 @@ def counts(rows: list[dict[str, Any]], dimension: str, period: str, first: dt.da
 def per_station(registry: Registry) -> dict[str, Counter[str]]:
     """Applications per station code, by status (all time)."""
     out: dict[str, Counter[str]] = {}
-    with registry._session() as s:
+    with registry.session() as s:
         for code, status, n in s.execute(sa.select(Member.station_code, Member.status, sa.func.count())
                                          .group_by(Member.station_code, Member.status)):
             out.setdefault(code or "", Counter())[status] = int(n)

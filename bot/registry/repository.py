@@ -198,7 +198,8 @@ class Registry:
             raise RegistryUnavailable(f"database unavailable: {exc}") from exc
 
     @contextlib.contextmanager
-    def _session(self, write: bool = False) -> Iterator[Session]:
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """A session for the registry's modules; ``write`` locks up front (SQLite) and commits."""
         with self._guard(), self._sessions(bind=self._write_engine if write else self.engine) as session:
             if write:
                 with session.begin():
@@ -206,7 +207,8 @@ class Registry:
             else:
                 yield session
 
-    def _now(self) -> dt.datetime:
+    def now(self) -> dt.datetime:
+        """The registry's clock (aware UTC), which tests replace."""
         now = self._clock()
         return now if now.tzinfo else now.replace(tzinfo=UTC)
 
@@ -225,7 +227,7 @@ class Registry:
         hashes = self.cipher.all_hashes(app["id_number"])
         for _attempt in range(5):
             try:
-                with self._session(write=True) as s:
+                with self.session(write=True) as s:
                     # one statement, one snapshot: two separate lookups could straddle a concurrent
                     # commit of this very openid and mistake it for another account's ID number
                     found = s.scalars(sa.select(Member).where(
@@ -239,7 +241,7 @@ class Registry:
                         return RegisterResult(None, conflict="id_taken", existing_number=others[0].number)
                     if resubmitting:
                         return RegisterResult(self._resubmit(s, existing, app, hashes[0], actor), created=True)
-                    now = self._now()
+                    now = self.now()
                     member = Member(
                         openid=app["openid"], name=app["name"], phone=app["phone"],
                         id_cipher=self.cipher.encrypt(app["id_number"]), id_hash=hashes[0],
@@ -263,7 +265,7 @@ class Registry:
 
     def _resubmit(self, s: Session, member: Member, app: Mapping[str, Any], id_hash: str, actor: str) -> dict[str, Any]:
         """A rejected (or withdrawn) applicant applies again: corrected answers, back to pending, same number."""
-        now = self._now()
+        now = self.now()
         member.name, member.phone = app["name"], app["phone"]
         member.id_cipher, member.id_hash = self.cipher.encrypt(app["id_number"]), id_hash
         member.id_masked = mask_id_number(app["id_number"])
@@ -280,13 +282,13 @@ class Registry:
 
     def find_by_openid(self, openid: str) -> dict[str, Any] | None:
         """The member for a WeChat user (masked; never the plain ID number), or None."""
-        with self._session() as s:
+        with self.session() as s:
             member = s.scalar(sa.select(Member).where(Member.openid == openid))
             return None if member is None else self._to_dict(s, member)
 
     def id_number_taken(self, id_number: str, openid: str) -> bool:
         """Whether another WeChat account than ``openid`` applied with this ID number (keyed hash)."""
-        with self._session() as s:
+        with self.session() as s:
             return s.scalar(sa.select(Member.id).where(
                 Member.id_hash.in_(self.cipher.all_hashes(normalize_id_number(id_number))),
                 Member.openid != openid).limit(1)) is not None
@@ -296,16 +298,16 @@ class Registry:
 
         The detail names the other account by the end of its openid only, never a full number.
         """
-        with self._session(write=True) as s:
+        with self.session(write=True) as s:
             holders = s.scalars(sa.select(Member).where(
                 Member.id_hash.in_(self.cipher.all_hashes(normalize_id_number(id_number))),
                 Member.openid != openid)).all()
             for member in holders:
                 s.add(SignupEvent(member_id=member.id, action="id_number_reused", actor=actor,
-                                  detail=f"另一微信号（…{openid[-6:]}）入会时输入了此身份证号", at=self._now()))
+                                  detail=f"另一微信号（…{openid[-6:]}）入会时输入了此身份证号", at=self.now()))
 
     def get(self, number: str, *, openid: bool = False, full: bool = False) -> dict[str, Any]:
-        with self._session() as s:
+        with self.session() as s:
             return self._to_dict(s, self._by_number(s, number), openid=openid, full=full)
 
     def _filters(self, status: str | None, station: str | None, since: Any) -> list[sa.ColumnElement[bool]]:
@@ -330,7 +332,7 @@ class Registry:
         raise ValueError(f"since: not a date: {since!r}")
 
     def count_members(self, status: str | None = None, station: str | None = None, since: Any = None) -> int:
-        with self._session() as s:
+        with self.session() as s:
             query = sa.select(sa.func.count()).select_from(Member).where(*self._filters(status, station, since))
             return int(s.scalar(query) or 0)
 
@@ -342,7 +344,7 @@ class Registry:
         where = self._filters(status, station, since)
         last_id = 0
         while True:
-            with self._session() as s:
+            with self.session() as s:
                 rows = s.execute(
                     sa.select(Member, Station.name)
                     .outerjoin(Station, Station.code == Member.station_code)
@@ -374,13 +376,13 @@ class Registry:
         return self._decide(number, "rejected", actor, reason.strip())
 
     def _decide(self, number: str, status: str, actor: str, reason: str) -> dict[str, Any]:
-        with self._session(write=True) as s:
+        with self.session(write=True) as s:
             member = self._by_number(s, number, lock=True)
             if member.status == status:
                 return self._to_dict(s, member, openid=True) | {"changed": False}
             if status == "rejected" and member.status == "approved":
                 raise InvalidTransition(f"{member.number} is already approved; it cannot be rejected")
-            now = self._now()
+            now = self.now()
             member.status, member.reason, member.updated_at = status, reason, now
             s.add(SignupEvent(member_id=member.id, action=status, actor=actor, detail=reason, at=now))
             s.flush()
@@ -388,16 +390,16 @@ class Registry:
 
     def record_event(self, number: str, action: str, actor: str, detail: str = "") -> None:
         """Add an entry to a member's audit trail (e.g. ``notified`` after the worker was told)."""
-        with self._session(write=True) as s:
+        with self.session(write=True) as s:
             member = self._by_number(s, number)
-            s.add(SignupEvent(member_id=member.id, action=action, actor=actor, detail=detail, at=self._now()))
+            s.add(SignupEvent(member_id=member.id, action=action, actor=actor, detail=detail, at=self.now()))
 
     def record_export(self, numbers: Sequence[str], actor: str, detail: str = "", batch: int = 500) -> None:
         """Note a full (unmasked) export in the audit trail of every member it contained."""
-        now = self._now()
+        now = self.now()
         for start in range(0, len(numbers), batch):
             chunk = list(numbers[start:start + batch])
-            with self._session(write=True) as s:
+            with self.session(write=True) as s:
                 ids = s.scalars(sa.select(Member.id).where(Member.number.in_(chunk))).all()
                 if ids:
                     s.execute(sa.insert(SignupEvent), [
@@ -407,7 +409,7 @@ class Registry:
 
     def events(self, number: str) -> list[dict[str, Any]]:
         """A member's audit trail, oldest first."""
-        with self._session() as s:
+        with self.session() as s:
             member = self._by_number(s, number)
             rows = s.scalars(
                 sa.select(SignupEvent).where(SignupEvent.member_id == member.id).order_by(SignupEvent.id)
@@ -422,7 +424,7 @@ class Registry:
         report = RekeyReport()
         last_id = 0
         while True:
-            with self._session(write=True) as s:
+            with self.session(write=True) as s:
                 members = s.scalars(
                     sa.select(Member).where(Member.id > last_id).order_by(Member.id).limit(batch)
                 ).all()
@@ -438,7 +440,7 @@ class Registry:
                         report.current += 1
                         continue
                     m.id_cipher, m.id_hash = self.cipher.encrypt(plain), new_hash
-                    s.add(SignupEvent(member_id=m.id, action="rekeyed", actor=actor, detail="", at=self._now()))
+                    s.add(SignupEvent(member_id=m.id, action="rekeyed", actor=actor, detail="", at=self.now()))
                     report.rekeyed += 1
             if len(members) < batch:
                 return report
@@ -449,9 +451,9 @@ class Registry:
         """Make the active stations exactly ``stations`` (by code); others are deactivated."""
         report = StationSyncReport()
         fields = ("name", "address", "latitude", "longitude", "hours", "union_name")
-        with self._session(write=True) as s:
+        with self.session(write=True) as s:
             existing = {st.code: st for st in s.scalars(sa.select(Station))}
-            now = self._now()
+            now = self.now()
             seen: set[str] = set()
             for item in stations:
                 code = item["code"]
@@ -478,12 +480,12 @@ class Registry:
 
     def station(self, code: str) -> dict[str, Any] | None:
         """A station by code, active or not (``active`` says which), or None."""
-        with self._session() as s:
+        with self.session() as s:
             row = s.scalar(sa.select(Station).where(Station.code == code))
             return None if row is None else _station_dict(row)
 
     def stations(self, active_only: bool = True, codes: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        with self._session() as s:
+        with self.session() as s:
             query = sa.select(Station).order_by(Station.code)
             if active_only:
                 query = query.where(Station.active.is_(True))

@@ -45,8 +45,8 @@ def create_user(registry: Registry, username: str, role: str, password: str, act
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     _check_password(password)
-    now = registry._now()
-    with registry._session(write=True) as s:
+    now = registry.now()
+    with registry.session(write=True) as s:
         if s.scalar(sa.select(StaffUser.id).where(StaffUser.username == username)) is not None:
             raise AccountError(f"user {username!r} already exists")
         s.add(StaffUser(username=username, password_hash=generate_password_hash(password), role=role,
@@ -56,28 +56,28 @@ def create_user(registry: Registry, username: str, role: str, password: str, act
 
 def set_password(registry: Registry, username: str, password: str, actor: str = "cli") -> None:
     _check_password(password)
-    with registry._session(write=True) as s:
+    with registry.session(write=True) as s:
         user = _user(s, username)
-        user.password_hash, user.updated_at = generate_password_hash(password), registry._now()
+        user.password_hash, user.updated_at = generate_password_hash(password), registry.now()
         s.add(StaffEvent(actor=actor, action="password_set", detail=username, at=user.updated_at))
 
 
 def disable_user(registry: Registry, username: str, actor: str = "cli") -> None:
-    with registry._session(write=True) as s:
+    with registry.session(write=True) as s:
         user = _user(s, username)
-        user.active, user.updated_at = False, registry._now()
+        user.active, user.updated_at = False, registry.now()
         s.add(StaffEvent(actor=actor, action="user_disabled", detail=username, at=user.updated_at))
 
 
 def list_users(registry: Registry) -> list[dict[str, Any]]:
-    with registry._session() as s:
+    with registry.session() as s:
         return [{"username": u.username, "role": u.role, "active": u.active, "created_at": u.created_at}
                 for u in s.scalars(sa.select(StaffUser).order_by(StaffUser.username))]
 
 
 def authenticate(registry: Registry, username: str, password: str) -> dict[str, Any] | None:
     """The active account with this name and password, else None (same answer for every failure)."""
-    with registry._session() as s:
+    with registry.session() as s:
         user = s.scalar(sa.select(StaffUser).where(StaffUser.username == username.strip()))
         if user is None or not user.active or not check_password_hash(user.password_hash, password):
             return None
@@ -86,18 +86,18 @@ def authenticate(registry: Registry, username: str, password: str) -> dict[str, 
 
 def active_role(registry: Registry, username: str) -> str | None:
     """The role of an active account (checked on every request, so disabling takes effect at once)."""
-    with registry._session() as s:
+    with registry.session() as s:
         user = s.scalar(sa.select(StaffUser).where(StaffUser.username == username))
         return user.role if user is not None and user.active else None
 
 
 def record_staff_event(registry: Registry, actor: str, action: str, detail: str = "") -> None:
-    with registry._session(write=True) as s:
-        s.add(StaffEvent(actor=actor, action=action, detail=detail[:1000], at=registry._now()))
+    with registry.session(write=True) as s:
+        s.add(StaffEvent(actor=actor, action=action, detail=detail[:1000], at=registry.now()))
 
 
 def staff_events(registry: Registry, limit: int = 100) -> list[dict[str, Any]]:
-    with registry._session() as s:
+    with registry.session() as s:
         rows = s.scalars(sa.select(StaffEvent).order_by(StaffEvent.id.desc()).limit(limit)).all()
         return [{"actor": e.actor, "action": e.action, "detail": e.detail, "at": e.at} for e in rows]
 
@@ -130,7 +130,7 @@ def pending(registry: Registry, station: str = "", occupation: str = "", day_fro
         query = query.where(Member.created_at >= registry._as_instant(day_from))
     if day_to:
         query = query.where(Member.created_at < registry._as_instant(day_to + dt.timedelta(days=1)))
-    with registry._session() as s:
+    with registry.session() as s:
         rows = s.execute(query.order_by(Member.id).limit(limit)).all()
         return [registry._as_dict(m, name, openid=False, full=False) for m, name in rows]
 
@@ -143,7 +143,7 @@ def search(registry: Registry, text: str, limit: int = 50) -> list[dict[str, Any
     conditions = [Member.name.contains(text, autoescape=True), Member.number == text.upper()]
     if text.isdigit() and 4 <= len(text) <= 11:
         conditions.append(Member.phone.endswith(text, autoescape=True))
-    with registry._session() as s:
+    with registry.session() as s:
         rows = s.execute(sa.select(Member, Station.name).outerjoin(Station, Station.code == Member.station_code)
                          .where(sa.or_(*conditions), Member.status != "erased")
                          .order_by(Member.id.desc()).limit(limit)).all()
@@ -151,7 +151,7 @@ def search(registry: Registry, text: str, limit: int = 50) -> list[dict[str, Any
 
 
 def occupations(registry: Registry) -> list[str]:
-    with registry._session() as s:
+    with registry.session() as s:
         return sorted(o for o in s.scalars(sa.select(Member.occupation).distinct()) if o)
 
 
@@ -182,7 +182,7 @@ def edit(registry: Registry, number: str, changes: Mapping[str, str], actor: str
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
-    with registry._session(write=True) as s:
+    with registry.session(write=True) as s:
         member = registry._by_number(s, number, lock=True)
         if member.status == "erased":
             raise InvalidTransition(f"{member.number}: personal data was erased")
@@ -195,7 +195,7 @@ def edit(registry: Registry, number: str, changes: Mapping[str, str], actor: str
                 setattr(member, key, value)
                 changed.append(EDITABLE[key])
         if changed:
-            member.updated_at = registry._now()
+            member.updated_at = registry.now()
             s.add(SignupEvent(member_id=member.id, action="edited", actor=actor,
                               detail=f"修改{'、'.join(changed)}：{why}", at=member.updated_at))
         s.flush()
@@ -215,11 +215,11 @@ def revoke(registry: Registry, number: str, actor: str, reason: str | None) -> d
 def _transition(registry: Registry, number: str, status: str, allowed: tuple[str, ...], action: str,
                 actor: str, reason: str | None) -> dict[str, Any]:
     why = _reason(reason)
-    with registry._session(write=True) as s:
+    with registry.session(write=True) as s:
         member = registry._by_number(s, number, lock=True)
         if member.status not in allowed:
             raise InvalidTransition(f"{member.number} is {member.status}; cannot {action}")
-        now = registry._now()
+        now = registry.now()
         member.status, member.reason, member.updated_at = status, why, now
         s.add(SignupEvent(member_id=member.id, action=action, actor=actor, detail=why, at=now))
         s.flush()
@@ -230,11 +230,11 @@ def erase(registry: Registry, number: str, actor: str, reason: str | None) -> No
     """Delete a member's personal data on request (PIPL). The row stays, anonymised, so the number
     is never reused and the audit trail (which holds no personal data) still has its subject."""
     why = _reason(reason)
-    with registry._session(write=True) as s:
+    with registry.session(write=True) as s:
         member = registry._by_number(s, number, lock=True)
         if member.status == "erased":
             return
-        now = registry._now()
+        now = registry.now()
         placeholder = f"erased:{member.id}"
         member.openid, member.name, member.phone = placeholder, ERASED, ""
         member.id_cipher, member.id_hash, member.id_masked = "", placeholder, mask_id_number("")

@@ -1,4 +1,5 @@
-"""Outgoing WeChat API calls: one access token for every worker, QR tickets, customer-service text.
+"""Outgoing WeChat API calls: one access token for every worker, QR tickets, customer-service and
+template messages.
 
 WeChat issues one access token per app; fetching a new one invalidates the old one after a short
 grace period, so several workers each refreshing "their" token knock each other out (a long-standing
@@ -15,6 +16,8 @@ The calls themselves go through wechatpy's :class:`~wechatpy.WeChatClient` (its 
 every request. wechatpy's own token handling is bypassed: its ``fetch_access_token`` is not
 lock-aware, ignores ``api_base`` and has no timeout, and its auto-retry loops for as long as the
 token error repeats. Anything that goes wrong surfaces as :class:`WechatApiError`.
+
+Template messages (:meth:`WechatApi.send_template`) have no such window, only a daily quota.
 
 The 48-hour customer-service window: WeChat only accepts a customer-service message within 48 h of
 the user's last message to the account. The webhook calls :func:`record_interaction` for every
@@ -54,6 +57,12 @@ TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 
 OUT_OF_WINDOW = frozenset({45015, 45047})
 """45015 response out of time limit (48 h window closed); 45047 out of response count limit."""
+
+NOT_FOLLOWING = frozenset({43004, 43019, 43101})
+"""43004 the user does not follow the account; 43019 the user blocked it; 43101 the user refused."""
+
+OUT_OF_QUOTA = frozenset({45009})
+"""45009 the account's daily quota for this API is used up."""
 
 SERVICE_WINDOW = 48 * 3600
 WINDOW_SAFETY = 60
@@ -258,6 +267,23 @@ class WechatApi:
                 return False
             raise
         return True
+
+    def send_template(self, openid: str, template_id: str, fields: dict[str, str], url: str = "",
+                      client_msg_id: str = "") -> str:
+        """A template message, which WeChat accepts outside the 48 h window; answers its msgid.
+
+        ``client_msg_id`` lets WeChat drop a repeat of the same message. Every refusal raises
+        :class:`WechatApiError`; its ``errcode`` tells a closed door (:data:`NOT_FOLLOWING`), a used-up
+        quota (:data:`OUT_OF_QUOTA`) or a template problem (40037 and the like) apart.
+        """
+        payload: dict[str, Any] = {"touser": openid, "template_id": template_id,
+                                   "data": {key: {"value": value} for key, value in fields.items()}}
+        if url:
+            payload["url"] = url
+        if client_msg_id:
+            payload["client_msg_id"] = client_msg_id[:64]
+        result = self.call(lambda c: c.post("message/template/send", data=payload))
+        return str(result.get("msgid", ""))
 
     def create_menu(self, menu: dict[str, Any]) -> None:
         """Replace the account's custom menu (``{"button": [...]}``)."""

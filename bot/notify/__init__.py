@@ -1,0 +1,7 @@
+"""Notifications: messages the bot starts. Outcomes of applications, alerts to staff and notices to
+members go through one outbox (``bot.registry.notices``) and one sender (:mod:`.outbox`): a template
+message, else a customer-service message, else shown before the person's next reply.
+
+Dependency rule: the application layer over the registry, the store and the WeChat API client; used
+by the webhook, the console and the CLI; never imports handlers or the web layer.
+"""

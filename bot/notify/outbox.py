@@ -1,0 +1,126 @@
+"""Sending what the outbox holds: a template message first (it arrives at any time), else a
+customer-service message (only within 48 h of the person's last message), else the notice waits
+to be shown before their next reply.
+
+Which channel comes next is decided by :func:`next_step`, a pure function of what WeChat answered;
+:class:`Outbox` is the thin shell that claims a notice, calls WeChat and records the result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from bot.registry import notices
+from bot.registry.notices import Draft, NoticeRow
+from bot.registry.repository import Registry, RegistryUnavailable
+from bot.wechat.api import NOT_FOLLOWING, WechatApi, WechatApiError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+"""Tries on a WeChat that does not answer (timeouts, network) before a notice waits for the next message."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one try: ``status`` is sent, waiting or pending (try again later)."""
+
+    status: str
+    channel: str = ""
+    msgid: str = ""
+    error: str = ""
+
+    @property
+    def detail(self) -> str:
+        """The audit-trail line, in Chinese for staff."""
+        if self.status == "sent":
+            how = "模板消息" if self.channel == "template" else "客服消息"
+            return f"已通过{how}送达" + (f"（msgid {self.msgid}）" if self.msgid else "")
+        if self.status == "waiting":
+            return f"微信未能送达（{self.error}），工人下次发消息时会先看到"
+        return f"发送失败，稍后重试（{self.error}）"
+
+
+def _describe(exc: WechatApiError) -> str:
+    return f"errcode {exc.errcode}" if exc.errcode is not None else str(exc.errmsg)[:200]
+
+
+def attempt(api: WechatApi | None, notice: NoticeRow, attempts_before: int = 0) -> Result:
+    """Try the channels in order for one notice. Never raises for a WeChat refusal."""
+    if api is None:
+        return Result("waiting", error="未配置公众号接口")
+    errors: list[str] = []
+    transient = False
+    if notice.template:
+        try:
+            msgid = api.send_template(notice.openid, notice.template, notice.fields, notice.url,
+                                      client_msg_id=notice.key)
+            return Result("sent", "template", msgid)
+        except WechatApiError as exc:
+            errors.append(f"模板消息 {_describe(exc)}")
+            if exc.errcode in NOT_FOLLOWING:  # a customer-service message will not get through either
+                return Result("waiting", error="；".join(errors))
+            transient = exc.errcode is None
+    try:
+        if api.send_text(notice.openid, notice.text):
+            return Result("sent", "customer_service", error="；".join(errors))
+        errors.append("客服消息超出48小时窗口")
+    except WechatApiError as exc:
+        errors.append(f"客服消息 {_describe(exc)}")
+        transient = transient or exc.errcode is None
+    if transient and attempts_before + 1 < MAX_ATTEMPTS:
+        return Result("pending", error="；".join(errors))
+    return Result("waiting", error="；".join(errors))
+
+
+class Outbox:
+    """Writes notices and sends them; shared by the webhook, the console, the CLI and the ticker."""
+
+    def __init__(self, registry: Registry, wechat: WechatApi | None,
+                 on_waiting: Callable[[str], None] | None = None) -> None:
+        self.registry = registry
+        self.wechat = wechat
+        self.on_waiting = on_waiting
+        """Told the openid whenever a notice starts waiting for that person's next message."""
+
+    def send(self, draft: Draft) -> NoticeRow:
+        """Write the notice (once per key) and try to send it now; a repeat returns the first."""
+        row, created = notices.enqueue(self.registry, draft)
+        if not created:
+            return row
+        return self.deliver(row.id) or notices.get(self.registry, row.id)
+
+    def deliver(self, notice_id: int) -> NoticeRow | None:
+        """Claim and try one notice; None when another process has it or it is done."""
+        notice = notices.claim(self.registry, notice_id)
+        if notice is None:
+            return None
+        result = attempt(self.wechat, notice, notice.attempts)
+        if result.status != "sent":
+            log.info("notice %s to %s not sent: %s", notice.key, notice.openid, result.error)
+        row = notices.finish(self.registry, notice.id, result.status, result.channel, result.msgid,
+                             result.error, detail=result.detail)
+        if row.status == "waiting" and self.on_waiting is not None:
+            self.on_waiting(row.openid)
+        return row
+
+    def deliver_due(self, limit: int = 100, kinds: Iterable[str] | None = None) -> int:
+        """Try every notice that is due (new, or back for a retry); answers how many were sent."""
+        sent = 0
+        for notice_id in notices.due(self.registry, limit, kinds):
+            row = self.deliver(notice_id)
+            sent += row is not None and row.status == "sent"
+        return sent
+
+    def take_waiting(self, openid: str) -> list[str]:
+        """The texts of notices waiting for this person, now marked shown (empty if the database
+        cannot be reached: they stay waiting for a later message)."""
+        try:
+            rows = notices.waiting_for(self.registry, openid)
+            notices.mark_shown(self.registry, [r.id for r in rows])
+        except RegistryUnavailable as exc:
+            log.error("waiting notices for %s not read: %s", openid, exc)
+            return []
+        return [r.text for r in rows]
