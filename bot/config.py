@@ -341,7 +341,22 @@ def _validate(config: Config) -> None:
         raise ConfigError("admin.secret_key: must be at least 32 characters (or empty for a random dev key)")
     if config.admin.session_hours <= 0 or config.admin.max_failed_logins <= 0:
         raise ConfigError("admin.session_hours and admin.max_failed_logins: must be positive")
+    _validate_keys(config.registry)
     _validate_notify(config.notify)
+
+
+def _validate_keys(r: RegistryConfig) -> None:
+    """A bad key stops every command at start-up with one line, not deep inside the first one
+    that encrypts."""
+    from bot.signup.privacy import KeyConfigError, decode_secret
+
+    named = [("registry.id_key", r.id_key)] if r.id_key else []
+    named += [(f"registry.old_id_keys[{i}]", key) for i, key in enumerate(r.old_id_keys)]
+    try:
+        for name, key in named:
+            decode_secret(key, name)
+    except KeyConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
