@@ -258,8 +258,8 @@ def test_faq_gaps_shows_numbers_masked(bot: SignupBot, tmp_path: Path) -> None:
                            encoding="utf-8")
     result = CliRunner().invoke(main, ["faq", "gaps", "--config", str(config_file)])
     assert result.exit_code == 0, result.output
-    assert f"{mask_numbers(QUESTION)}  [列表未选]" in result.output
-    assert "我家猫不吃饭怎么办  [没找到]" in result.output
+    assert f"{mask_numbers(QUESTION)}  [给了列表但没选]" in result.output
+    assert "我家猫不吃饭怎么办  [没找到答案]" in result.output
     assert ID not in result.output.upper() and PHONE not in result.output
 
 

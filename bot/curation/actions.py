@@ -60,7 +60,7 @@ class Curation:
     def open_groups(self, limit: int = 1000) -> list[GapGroup]:
         """Unanswered questions not yet handled, grouped, most asked first."""
         marks = self.log.marks()
-        return group_gaps(row for row in self.store.unanswered(limit) if row[0] not in marks)
+        return group_gaps(row for row in self.store.unanswered(limit) if row.question not in marks)
 
     def history(self, limit: int = 100) -> list[Handled]:
         """What was done, newest first."""
