@@ -51,7 +51,7 @@ class Curation:
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
-        self.log = CurationLog(self.store)
+        self.log = CurationLog(self.store, self.clock)
         shared = not self.store.embedded if self.shared is None else self.shared
         self.published = PublishedKnowledge(self.store) if shared else None
 

@@ -155,10 +155,12 @@ class Unanswered(NamedTuple):
 
 @dataclass(frozen=True)
 class GapRetention:
-    """How long and how many unanswered questions are kept (``store.gaps_max_age``/``gaps_max_count``)."""
+    """How long and how many unanswered questions are kept (``store.gaps_max_age``/``gaps_max_count``),
+    and how many records of what staff did with them (``store.gaps_history_max``)."""
 
     max_age: int = 90 * 86400
     max_count: int = 5000
+    history_max: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ class Store:
         """The store as the configuration describes it, sealing state with ``registry.id_key``."""
         c = config.store
         return cls(connect(c.url), prefix=c.key_prefix, state_ttl=c.state_ttl, sealer=Sealer.from_config(config.registry),
-                   gaps=GapRetention(c.gaps_max_age, c.gaps_max_count), clock=clock)
+                   gaps=GapRetention(c.gaps_max_age, c.gaps_max_count, c.gaps_history_max), clock=clock)
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
