@@ -48,6 +48,8 @@ class StoreConfig:
     """Unanswered questions not asked again for this many seconds are forgotten."""
     gaps_max_count: int = 5000
     """At most this many distinct unanswered questions are kept (the least recently asked go first)."""
+    gaps_history_max: int = 10_000
+    """At most this many records of what staff did with unanswered questions are kept (newest first)."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.gaps_max_age: must be a positive number of seconds")
     if config.store.gaps_max_count <= 0:
         raise ConfigError("store.gaps_max_count: must be a positive number of questions")
+    if config.store.gaps_history_max <= 0:
+        raise ConfigError("store.gaps_history_max: must be a positive number of records")
     if "://" not in config.database.url:
         raise ConfigError(f"database.url: not a database URL: {config.database.url!r}")
     if not 0 < config.service.reply_deadline <= 4.5:

@@ -8,6 +8,7 @@ import re
 from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 from bot.core.words import CANCEL_WORDS, Trigger, command_word
 from bot.faq.text import normalize
+from handlers import faq
 
 HUMAN = Trigger(frozenset({"人工", "转人工", "人工客服", "找人工", "真人", "客服", "人工服务", "找客服"}))
 HELP = Trigger(frozenset({"帮助", "菜单", "help", "功能", "你能干啥", "你能做什么", "怎么用"}),
@@ -52,9 +53,10 @@ def greeting(ctx: Context) -> str:
 
 def human(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if HUMAN(message):
+        state, followed_up = faq.human_after_gap(state, ctx)
         effects = (Effect("count_question", {"outcome": "human", "at": ctx.now, "user": message.user,
                                              "text": message.text or ""}),
-                   Effect("human_requested", {"user": message.user, "at": ctx.now}))
+                   Effect("human_requested", {"user": message.user, "at": ctx.now}), *followed_up)
         return Outcome(state=state, replies=(human_text(ctx),), effects=effects, transfer_to_human=True)
     return None
 

@@ -15,7 +15,8 @@ State = dict[str, Any]
 """Per-user conversation state. Must stay JSON-serialisable: it lives in Redis.
 
 Keys in use: ``flow`` (name of the active flow or absent), one key per flow for its own
-data (e.g. ``join``), ``suggestions`` (entry ids of the last numbered list).
+data (e.g. ``join``), ``suggestions`` (entry ids of the last numbered list), ``gap`` (the last question
+not answered directly, masked, with its outcome and when: see handlers/faq.py).
 """
 
 

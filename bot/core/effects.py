@@ -31,6 +31,12 @@ def _record_unanswered(store: Store, effect: Effect) -> None:
     store.record_unanswered(str(effect.data.get("question", "")), str(effect.data.get("outcome", "none")))
 
 
+def _follow_up_unanswered(store: Store, effect: Effect) -> None:
+    data = effect.data
+    store.follow_up_unanswered(str(data.get("question", "")), str(data.get("was", "")), str(data.get("outcome", "")),
+                               str(data.get("entry", "")))
+
+
 def _count_question(store: Store, effect: Effect) -> None:
     at, user, text = float(effect.data.get("at", 0)), str(effect.data.get("user", "")), str(effect.data.get("text", ""))
     stats.count_question(store, str(effect.data.get("outcome", "")), at)
@@ -82,6 +88,7 @@ RUNNERS: dict[str, Runner] = {
 
 STORE_WRITES: dict[str, Callable[[Store, Effect], None]] = {
     "record_unanswered": _record_unanswered,
+    "follow_up_unanswered": _follow_up_unanswered,
     "count_question": _count_question,
     "human_requested": _human_requested,
 }
