@@ -51,20 +51,23 @@ class Backlog:
     """When the longest-waiting pending application was submitted."""
 
 
-def _latest_submissions() -> sa.Subquery:
-    """Per pending application: its latest submission entry and its latest alert entry."""
+def _latest_submissions(since: dt.datetime | None = None) -> sa.Subquery:
+    """Per pending application (changed since ``since``): its latest submission entry and its
+    latest alert entry."""
     submission = sa.case((SignupEvent.action.in_(SUBMISSIONS), SignupEvent.id))
     alert = sa.case((SignupEvent.action == ALERTED, SignupEvent.id))
-    return (sa.select(SignupEvent.member_id, sa.func.max(submission).label("submission_id"),
-                      sa.func.max(alert).label("alert_id"))
-            .join(Member, Member.id == SignupEvent.member_id)
-            .where(Member.status == "pending")
-            .group_by(SignupEvent.member_id).subquery())
+    query = (sa.select(SignupEvent.member_id, sa.func.max(submission).label("submission_id"),
+                       sa.func.max(alert).label("alert_id"))
+             .join(Member, Member.id == SignupEvent.member_id)
+             .where(Member.status == "pending"))
+    if since is not None:  # a submission sets updated_at: older rows cannot have one since
+        query = query.where(Member.updated_at >= since)
+    return query.group_by(SignupEvent.member_id).subquery()
 
 
 def unalerted(registry: Registry, since: dt.datetime, limit: int = 1000) -> list[Application]:
     """Pending applications submitted since ``since`` that no alert told of yet, oldest first."""
-    latest = _latest_submissions()
+    latest = _latest_submissions(since)
     query = (sa.select(Member, Station.name, SignupEvent)
              .join(latest, latest.c.member_id == Member.id)
              .join(SignupEvent, SignupEvent.id == latest.c.submission_id)
