@@ -40,11 +40,18 @@ def help_text(ctx: Context) -> str:
 
 
 def human_text(ctx: Context) -> str:
-    hours = f"（{ctx.office_hours}）" if ctx.office_hours else ""
-    return (
-        f"好的，已为您转接工作人员{hours}，请直接留言说明情况，看到后会尽快回复。\n"
-        f"着急的话可以拨打职工服务热线 {ctx.hotline}。"
-    )
+    """On duty: a person answers soon; off duty: when they will (nobody waits in silence)."""
+    duty = ctx.duty.status(ctx.now) if ctx.duty is not None else None
+    if duty is None:
+        hours = f"（{ctx.office_hours}）" if ctx.office_hours else ""
+        told = f"好的，已为您转接工作人员{hours}，请直接留言说明情况，看到后会尽快回复。"
+    elif duty.on_duty:
+        told = "好的，已通知值班的工作人员，请直接留言说明情况，工作人员会尽快回复您。"
+    else:
+        after = f"将在{duty.next_start} 后回复您" if duty.next_start else "上班后会回复您"
+        return (f"现在是下班时间，已为您通知工作人员，{after}，请先留言说明情况。\n"
+                f"急事请拨打职工服务热线 {ctx.hotline}。")
+    return f"{told}\n着急的话可以拨打职工服务热线 {ctx.hotline}。"
 
 
 def greeting(ctx: Context) -> str:

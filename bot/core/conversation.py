@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.core.duty import DutySchedule
 
 State = dict[str, Any]
 """Per-user conversation state. Must stay JSON-serialisable: it lives in Redis.
@@ -113,6 +116,8 @@ class Context:
     stations: StationFinder | None = None
     station_radius_km: float = 50.0
     """A location farther than this from every station is outside the county: no list of far stations."""
+    duty: DutySchedule | None = None
+    """When someone answers 人工 requests (``[notify] duty_days``/``duty_hours``); None: not said."""
 
 
 Handler = Callable[[State, Incoming, Context], Outcome | None]
