@@ -20,6 +20,8 @@ from bot.core import router
 from bot.core.conversation import Context, Incoming, LookupUnavailable, Outcome, State
 from bot.faq.knowledge import Knowledge, KnowledgeSource
 from bot.faq.matcher import Matcher, MatchResult
+from bot.notify import member_notice
+from bot.notify.broadcast import Broadcaster
 from bot.notify.outbox import Outbox
 from bot.notify.ticker import Ticker
 from bot.registry.bounded import BoundedDatabase
@@ -184,8 +186,18 @@ class Services:
     def ticker(self) -> Ticker:
         """Background rounds (retries, digests, notice jobs); `unionbot serve` starts it."""
         return Ticker(self.store, [
-            ("deliver due notices", self.outbox.deliver_due),
+            ("deliver due notices", lambda: self.outbox.deliver_due(exclude_kinds=(member_notice.KIND,))),
+            ("send member notices", self._send_member_notices),
         ])
+
+    @cached_property
+    def broadcaster(self) -> Broadcaster:
+        """Member notices: written by the console and the CLI, sent by the ticker at the configured rate."""
+        return Broadcaster(self.registry, self.outbox, self.store, self.config.notify, self.config.service.union_name)
+
+    def _send_member_notices(self) -> None:
+        if self.broadcaster.send_round():  # more to send: the next round at once, not after the interval
+            self.ticker.wake()
 
     def context(self) -> Context:
         service = self.config.service
