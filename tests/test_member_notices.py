@@ -10,26 +10,20 @@ from dataclasses import dataclass, replace
 
 import pytest
 from fake_wechat_api import FakeWechatApi
-from support.applications import ID_1, ID_2, ID_3, application
 from support.clock import Clock
-from support.ids import make_id
+from support.members import ST001_APPROVED, seed_members
 
 from bot.config import Config, DatabaseConfig, NotifyConfig, WechatConfig
 from bot.notify.broadcast import Broadcaster
 from bot.notify.member_notice import FOOTER, KIND, Audience, NoticeProblem
 from bot.notify.outbox import Outbox
-from bot.registry import broadcasts, notices, staff
+from bot.registry import broadcasts, notices
 from bot.registry.repository import Registry
 from bot.services import Services
 from bot.signup.privacy import IdCipher, generate_key
 from bot.storage.store import Store
 from bot.wechat.api import WechatApi
 
-STATIONS = [
-    {"code": "ST001", "name": "青溪驿站", "latitude": 29.1, "longitude": 119.6},
-    {"code": "ST002", "name": "城东驿站", "latitude": 29.2, "longitude": 119.7},
-]
-ST001_APPROVED = ["o-a1", "o-a2", "o-a3"]
 TEXT = "7月10日起，各职工驿站免费发放防暑降温用品，凭会员卡领取。"
 
 
@@ -80,20 +74,7 @@ def world(database_url: str) -> Iterator[World]:
     clock = Clock(dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC))  # 10:00 in China
     registry = Registry.from_url(database_url, IdCipher(generate_key()), clock=clock)
     registry.upgrade()
-    registry.sync_stations(STATIONS)
-    ids = iter(make_id(dt.date(1980 + n, 1, 1), n) for n in range(1, 30))
-    for openid in ST001_APPROVED:
-        number = registry.register(application(openid=openid, id_number=next(ids), name="张三丰")).member["number"]
-        registry.approve(number, "staff:boss")
-    rider = registry.register(application(openid="o-b1", id_number=next(ids), name="李四", station_code="ST002",
-                                          occupation="网约送餐员")).member["number"]
-    registry.approve(rider, "staff:boss")
-    registry.register(application(openid="o-pending", id_number=ID_1))
-    rejected = registry.register(application(openid="o-rejected", id_number=ID_2)).member["number"]
-    registry.reject(rejected, "staff:boss", "信息不符")
-    withdrawn = registry.register(application(openid="o-withdrawn", id_number=ID_3)).member["number"]
-    registry.approve(withdrawn, "staff:boss")
-    staff.withdraw(registry, withdrawn, "staff:boss", "本人申请")
+    seed_members(registry)
     with FakeWechatApi() as fake:
         yield World(registry, fake, clock, FakeTime(), database_url, Store.from_url(f"memory://{uuid.uuid4().hex}"))
     registry.close()

@@ -24,7 +24,7 @@ from bot.config import NotifyConfig
 from bot.notify import member_notice as mn
 from bot.notify.member_notice import Audience, Composed, NoticeProblem, Progress
 from bot.notify.outbox import Outbox, QuotaUsedUp
-from bot.registry import broadcasts, notices
+from bot.registry import broadcasts, notices, staff
 from bot.registry.broadcasts import BroadcastRow, Recipient
 from bot.registry.notices import Draft
 from bot.registry.repository import Registry
@@ -130,8 +130,15 @@ class Broadcaster:
                                          audience.to_json(composed.url), actor)
         with self._lock(broadcast_id, wait=self.round_seconds + 30):
             self._prepare(broadcast_id, audience, composed)
+        total = self.progress(broadcast_id).total
+        staff.record_staff_event(self.registry, actor, "notice_created",
+                                 f"#{broadcast_id}《{composed.title}》{audience.label()}，{total} 人")
         log.info("member notice %s created by %s for %s", broadcast_id, actor, audience.to_json())
         return broadcast_id
+
+    def record_resume(self, broadcast_id: int, actor: str) -> None:
+        """Staff went on with a stopped or paused notice (the staff audit trail)."""
+        staff.record_staff_event(self.registry, actor, "notice_resumed", f"#{broadcast_id}")
 
     def _prepare(self, broadcast_id: int, audience: Audience, composed: Composed) -> None:
         """Write every recipient's copy (again, after a crash: only the missing ones); then the total."""
@@ -207,7 +214,7 @@ class Broadcaster:
         next_at = self.monotonic()
         self._refresh(job.id, paused=False, started=True)
         while True:
-            left = self._quota_left()
+            left = self.quota_left()
             if left == 0:
                 log.info("member notice %s paused: today's template quota (%s) is used up", job.id,
                          self.config.daily_quota)
@@ -239,7 +246,8 @@ class Broadcaster:
                 notices.finish(self.registry, notice_id, "skipped", error="会员已回复退订")
         return [i for i in ids if by_id.get(i) not in out]
 
-    def _quota_left(self) -> int | None:
+    def quota_left(self) -> int | None:
+        """Template messages the account may still send today (None: notices use no template)."""
         today = mn.start_of_day(self.registry.now(), self.registry.tz)
         return mn.quota_left(self.config.daily_quota, broadcasts.template_sends_since(self.registry, today),
                              bool(self.config.notice_template))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -179,6 +180,14 @@ STATUS_LABELS = {"queued": "排队中", "sending": "发送中", "paused": "已�
 RESULT_LABELS = {"sent": "已送达", "shown": "已在回复前显示", "waiting": "未送达，等会员下次发消息时显示",
                  "failed": "失败", "skipped": "已退订，未发送", "pending": "待发送", "sending": "发送中"}
 CHANNEL_LABELS = {"template": "模板消息", "customer_service": "客服消息", "next_message": "下次消息前显示"}
+ERRCODE_HINTS = {"43004": "未关注公众号", "43019": "已把公众号拉黑", "43101": "拒收消息", "45009": "今日额度已用完",
+                 "45015": "超过48小时没发消息", "45047": "客服消息条数已满", "40037": "模板 id 不对"}
+
+
+def reason(error: str) -> str:
+    """WeChat's refusal as staff read it: each errcode followed by what it means."""
+    return re.sub(r"errcode (\d+)", lambda m: f"{m.group(0)}（{ERRCODE_HINTS[m.group(1)]}）"
+                  if m.group(1) in ERRCODE_HINTS else m.group(0), error)
 
 
 def job_status(progress: Progress, paused: bool) -> str:

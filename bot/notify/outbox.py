@@ -71,7 +71,7 @@ def attempt(api: WechatApi | None, notice: NoticeRow, attempts_before: int = 0,
         except WechatApiError as exc:
             errors.append(f"模板消息 {_describe(exc)}")
             if hold_on_quota and exc.errcode in OUT_OF_QUOTA:
-                return Result("pending", error=f"{errors[0]}（今日模板消息额度已用完）", out_of_quota=True)
+                return Result("pending", error=errors[0], out_of_quota=True)
             if exc.errcode in NOT_FOLLOWING:  # a customer-service message will not get through either
                 return Result("waiting", error="；".join(errors))
             transient = exc.errcode is None
