@@ -100,7 +100,7 @@ def _read_text(path: str) -> str:
     return raw
 
 
-def _drive(services: Services, broadcast_id: int, resume: bool = False) -> None:
+def _drive(services: Services, broadcast_id: int) -> None:
     """Send in the foreground with a progress bar; Ctrl-C stops here, the notice stays resumable."""
     sender: Broadcaster = services.broadcaster
     start = sender.progress(broadcast_id)
@@ -115,7 +115,7 @@ def _drive(services: Services, broadcast_id: int, resume: bool = False) -> None:
                 bar.update(progress.done - shown)
                 shown = progress.done
 
-            status = sender.drive(broadcast_id, on_progress=advance, resume=resume)
+            status = sender.drive(broadcast_id, on_progress=advance)
             advance(sender.progress(broadcast_id))
     except KeyboardInterrupt:
         progress = sender.progress(broadcast_id)
@@ -241,5 +241,5 @@ def resume(config: Config, broadcast_id: int, actor: str) -> None:
     if b.status == "done":
         click.echo(f"通知 #{broadcast_id} 已经发送完毕")
         return
-    services.broadcaster.record_resume(broadcast_id, actor)
-    _drive(services, broadcast_id, resume=True)
+    services.broadcaster.resume(broadcast_id, actor)
+    _drive(services, broadcast_id)

@@ -136,9 +136,14 @@ class Broadcaster:
         log.info("member notice %s created by %s for %s", broadcast_id, actor, audience.to_json())
         return broadcast_id
 
-    def record_resume(self, broadcast_id: int, actor: str) -> None:
-        """Staff went on with a stopped or paused notice (the staff audit trail)."""
+    def resume(self, broadcast_id: int, actor: str) -> BroadcastRow:
+        """Staff go on with a paused notice now rather than the next day (a raised quota, say): the
+        next round sends it. Noted in the staff audit trail."""
+        job = broadcasts.get(self.registry, broadcast_id)
+        if job.status == "paused":
+            job = broadcasts.update(self.registry, broadcast_id, status="sending")
         staff.record_staff_event(self.registry, actor, "notice_resumed", f"#{broadcast_id}")
+        return job
 
     def _prepare(self, broadcast_id: int, audience: Audience, composed: Composed) -> None:
         """Write every recipient's copy (again, after a crash: only the missing ones); then the total."""
@@ -167,30 +172,29 @@ class Broadcaster:
                 return True
             try:
                 with self._lock(job.id):
-                    _status, out_of_time = self._send(broadcasts.get(self.registry, job.id), left, None, False)
+                    _status, out_of_time = self._send(broadcasts.get(self.registry, job.id), left, None)
             except LockTimeout:  # another process is sending it
                 continue
             if out_of_time:
                 return True
         return False
 
-    def send(self, broadcast_id: int, seconds: float | None = None, on_progress: ProgressHook | None = None,
-             resume: bool = False) -> str | None:
+    def send(self, broadcast_id: int, seconds: float | None = None,
+             on_progress: ProgressHook | None = None) -> str | None:
         """Send one notice for up to ``seconds`` (a round): its status afterwards, or None when another
-        process is sending it. ``resume`` goes on with a paused notice before the next day."""
+        process is sending it."""
         try:
             with self._lock(broadcast_id):
                 job = broadcasts.get(self.registry, broadcast_id)
-                return self._send(job, seconds or self.round_seconds, on_progress, resume)[0]
+                return self._send(job, seconds or self.round_seconds, on_progress)[0]
         except LockTimeout:
             return None
 
-    def drive(self, broadcast_id: int, on_progress: ProgressHook | None = None, resume: bool = False) -> str:
+    def drive(self, broadcast_id: int, on_progress: ProgressHook | None = None) -> str:
         """Send one notice in the foreground until it is done or paused (``unionbot notice send``)."""
         while True:
             before = self.progress(broadcast_id).done
-            status = self.send(broadcast_id, on_progress=on_progress, resume=resume)
-            resume = False
+            status = self.send(broadcast_id, on_progress=on_progress)
             if status in ("done", "paused"):
                 return status
             progress = self.progress(broadcast_id)
@@ -199,15 +203,14 @@ class Broadcaster:
             if progress.done == before:  # another process has it, or a dead sender's claim has to lapse
                 self.sleep(1.0)
 
-    def _send(self, job: BroadcastRow, seconds: float, on_progress: ProgressHook | None,
-              resume: bool) -> tuple[str, bool]:
+    def _send(self, job: BroadcastRow, seconds: float, on_progress: ProgressHook | None) -> tuple[str, bool]:
         """(status afterwards, whether recipients were still due when the time ran out)."""
         if job.status == "done":
             return job.status, False
         if job.total == 0:  # its creator died while writing the recipients: finish that first
             audience, url = Audience.from_json(job.audience)
             self._prepare(job.id, audience, self.compose(job.title, job.text, url, at=job.created_at))
-        if job.status == "paused" and not resume and not self._new_day(job.id):
+        if job.status == "paused" and not self._new_day(job.id):
             return job.status, False
         deadline = self.monotonic() + seconds
         interval = 1.0 / self.config.send_rate
