@@ -18,6 +18,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from bot.config import NotifyConfig
@@ -159,7 +160,8 @@ class Broadcaster:
 
     # -- sending ---------------------------------------------------------------------------------
 
-    def _lock(self, broadcast_id: int, wait: float = 0.0):  # type: ignore[no-untyped-def]
+    def _lock(self, broadcast_id: int, wait: float = 0.0) -> AbstractContextManager[None]:
+        """One sender per notice at a time, so two processes do not double the rate."""
         return self.store.lock(f"{LOCK_PREFIX}{broadcast_id}", timeout=self.round_seconds + 60, wait=wait)
 
     def send_round(self) -> bool:
