@@ -14,6 +14,7 @@ from support.app import write_config
 from support.members import NOT_APPROVED, ST001_APPROVED, ST002_APPROVED, seed_members
 
 from bot.cli import main
+from bot.cli import notice as notice_cli
 from bot.config import load_config
 from bot.registry import broadcasts, notices, staff
 from bot.registry.repository import Registry
@@ -107,7 +108,9 @@ def test_send_to_a_station_reaches_its_approved_members_and_nobody_else(config: 
         reg.close()
 
 
-def test_without_yes_it_asks_showing_the_count(config: Path, fake: FakeWechatApi) -> None:
+def test_without_yes_it_asks_showing_the_count(config: Path, fake: FakeWechatApi,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(notice_cli, "_interactive", lambda: True)  # run from a terminal
     args = ("send", "--occupation", "网约送餐员", "--text-file", str(config.parent / "notice.txt"))
     declined = run(config, *args, stdin="n\n")
     assert "确定向 1 人发送《会员通知》吗？" in declined.output and declined.exit_code == 1
@@ -115,6 +118,11 @@ def test_without_yes_it_asks_showing_the_count(config: Path, fake: FakeWechatApi
     accepted = run(config, *args, stdin="y\n")
     assert accepted.exit_code == 0, accepted.output
     assert sent_to(fake) == ST002_APPROVED
+
+
+def test_from_a_script_nobody_can_be_asked_so_it_sends(config: Path, fake: FakeWechatApi) -> None:
+    result = run(config, "send", "--station", "ST002", "--text-file", str(config.parent / "notice.txt"))
+    assert result.exit_code == 0 and "无法询问确认" in result.output and sent_to(fake) == ST002_APPROVED
 
 
 def test_text_from_stdin_and_a_customer_service_message_with_the_link(config: Path, fake: FakeWechatApi) -> None:

@@ -3,6 +3,7 @@ station, of an occupation, or to all; their progress and every recipient's resul
 
 A notice is a background job: ``send`` writes it and then drives it here with a progress bar (Ctrl-C
 leaves it to resume later); a running server's ticker sends it too (``--background``: only that).
+Run from a terminal it asks for confirmation first (not with ``--yes``; a script cannot answer).
 Names are shown masked.
 """
 
@@ -90,6 +91,11 @@ def _print_plan(plan: Plan, services: Services, text: str) -> None:
         click.echo(f"例如：{'、'.join(plan.sample)}")
 
 
+def _interactive() -> bool:
+    """Run from a terminal: someone can answer the confirmation (a script cannot; it sends)."""
+    return sys.stdin.isatty()
+
+
 def _read_text(path: str) -> str:
     try:
         raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -170,7 +176,10 @@ def send(config: Config, station: str | None, occupation: str | None, everyone: 
     if plan.recipients == 0:
         raise click.ClickException("这个范围内没有可以接收通知的会员（已审核通过且没有退订的）")
     if not yes:
-        click.confirm(f"确定向 {plan.recipients} 人发送《{composed.title}》吗？", abort=True)
+        if _interactive():
+            click.confirm(f"确定向 {plan.recipients} 人发送《{composed.title}》吗？", abort=True)
+        else:
+            click.echo("（不是在终端里运行，无法询问确认，直接发送）", err=True)
     broadcast_id = services.broadcaster.create(audience, title, composed.body, actor, url)
     click.echo(f"已创建通知 #{broadcast_id}")
     if background:
