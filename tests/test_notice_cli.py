@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,12 +15,12 @@ from support.app import write_config
 from support.members import NOT_APPROVED, ST001_APPROVED, ST002_APPROVED, seed_members
 
 from bot.cli import main
-from bot.cli import notice as notice_cli
 from bot.config import load_config
 from bot.registry import broadcasts, notices, staff
 from bot.registry.repository import Registry
 from bot.signup.privacy import IdCipher, generate_key
 
+notice_cli = importlib.import_module("bot.cli.notice")  # the module: ``bot.cli.notice`` is also the group's name
 TEXT = "7月10日起，各职工驿站免费发放防暑降温用品，凭会员卡领取。"
 
 
