@@ -90,17 +90,20 @@ def test_a_dry_run_shows_who_and_how_many_and_sends_and_writes_nothing(config: P
 
 
 def test_send_to_a_station_reaches_its_approved_members_and_nobody_else(config: Path, fake: FakeWechatApi) -> None:
+    fake.unfollowed.add("o-a3")  # blocked the account: the notice waits for their next message
     result = run(config, "send", "--station", "ST001", "--text-file", str(config.parent / "notice.txt"),
                  "--title", "送清凉", "--yes")
     assert result.exit_code == 0, result.output
-    assert sorted(sent_to(fake)) == ST001_APPROVED
+    assert sorted(sent_to(fake)) == ST001_APPROVED[:2]
     assert not set(sent_to(fake)) & {*ST002_APPROVED, *NOT_APPROVED}
-    assert "已创建通知 #1" in result.output and "送达 3 人" in result.output and "已发送完毕" in result.output
+    assert "已创建通知 #1" in result.output and "送达 2 人；未送达 1 人" in result.output and "已发送完毕" in result.output
     listing = run(config, "list")
-    assert "送清凉" in listing.output and "驿站 ST001 青溪驿站" in listing.output and "3/3" in listing.output
+    assert "送清凉" in listing.output and "驿站 ST001 青溪驿站" in listing.output and "2/3" in listing.output
     shown = run(config, "show", "1")
     assert shown.exit_code == 0 and shown.output.count("张**") == 3 and "张三丰" not in shown.output
     assert "模板消息" in shown.output and "已送达" in shown.output
+    failed = run(config, "show", "1", "--failed").output.split("原因", 1)[1]
+    assert failed.count("张**") == 1 and "errcode 43004（未关注公众号）" in failed
     reg = registry_of(config)
     try:
         [event] = [e for e in staff.staff_events(reg) if e["action"] == "notice_created"]
@@ -171,6 +174,20 @@ def test_a_background_notice_is_resumed_and_a_paused_one_goes_on(config: Path, f
     assert done.exit_code == 0 and "已发送完毕" in done.output
     assert sorted(sent_to(fake)) == sorted([*ST001_APPROVED, *ST002_APPROVED])
     assert "已经发送完毕" in run(config, "resume", "1").output
+
+
+def test_ctrl_c_leaves_the_notice_to_resume(config: Path, fake: FakeWechatApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    def one_round_then_ctrl_c(self, broadcast_id, on_progress=None):  # noqa: ANN001, ANN202
+        self.send(broadcast_id, seconds=0.001)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(notice_cli.Broadcaster, "drive", one_round_then_ctrl_c)
+        stopped = run(config, "send", "--all", "--text-file", str(config.parent / "notice.txt"), "--yes")
+    assert stopped.exit_code == 130 and "已中断" in stopped.output and "unionbot notice resume 1" in stopped.output
+    assert len(fake.templates) < 4
+    assert run(config, "resume", "1").exit_code == 0
+    assert sorted(sent_to(fake)) == sorted([*ST001_APPROVED, *ST002_APPROVED])
 
 
 def test_unknown_notice(config: Path) -> None:
