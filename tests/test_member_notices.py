@@ -258,3 +258,11 @@ def test_the_ticker_sends_member_notices_and_the_generic_task_leaves_them(world:
     assert name == "deliver due notices" and world.fake.templates == []
     assert services.ticker.tick() and world.reached() == ["o-b1"]
     assert broadcasts.get(world.registry, job).status == "done"
+
+
+def test_a_foreground_sender_hears_of_progress_about_once_a_second(world: World) -> None:
+    sender = world.broadcaster(send_rate=2.0)
+    reports: list[int] = []
+    job = sender.create(Audience("all"), "金秋助学", TEXT, "cli:wang")
+    assert sender.drive(job, on_progress=lambda p: reports.append(p.done)) == "done"
+    assert reports == [3]  # sent at 0, 0.5, 1.0 (reported: a second has passed) and 1.5 s

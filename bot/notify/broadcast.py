@@ -40,6 +40,8 @@ ROUND_SECONDS = 30.0
 BATCH = 500
 """Recipients written per transaction when a notice is created."""
 SAMPLE = 5
+PROGRESS_EVERY = 1.0
+"""Seconds between progress reports to a foreground sender (the CLI's progress bar)."""
 LOCK_PREFIX = "member_notice:"
 
 
@@ -216,7 +218,7 @@ class Broadcaster:
             return job.status, False
         deadline = self.monotonic() + seconds
         interval = 1.0 / self.config.send_rate
-        next_at = self.monotonic()
+        next_at = reported = self.monotonic()
         self._refresh(job.id, paused=False, started=True)
         while True:
             left = self.quota_left()
@@ -239,8 +241,9 @@ class Broadcaster:
                     log.info("member notice %s paused: WeChat says today's template quota is used up", job.id)
                     return self._refresh(job.id, paused=True), False
                 next_at = max(next_at + interval, self.monotonic() - interval)
-            if on_progress is not None:
-                on_progress(self.progress(job.id))
+                if on_progress is not None and self.monotonic() >= reported + PROGRESS_EVERY:
+                    reported = self.monotonic()
+                    on_progress(self.progress(job.id))
 
     def _skip_opted_out(self, ids: list[int]) -> list[int]:
         """Recipients who replied 退订 after the notice was written are skipped too."""
