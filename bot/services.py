@@ -18,11 +18,13 @@ from bot import metrics
 from bot.config import Config
 from bot.core import router
 from bot.core.conversation import Context, Incoming, LookupUnavailable, Outcome, State
+from bot.core.duty import DutySchedule
 from bot.faq.knowledge import Knowledge, KnowledgeSource
 from bot.faq.matcher import Matcher, MatchResult
 from bot.notify import member_notice
 from bot.notify.broadcast import Broadcaster
 from bot.notify.outbox import Outbox
+from bot.notify.staff import StaffAlerts
 from bot.notify.ticker import Ticker
 from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
@@ -187,8 +189,22 @@ class Services:
         """Background rounds (retries, digests, notice jobs); `unionbot serve` starts it."""
         return Ticker(self.store, [
             ("deliver due notices", lambda: self.outbox.deliver_due(exclude_kinds=(member_notice.KIND,))),
+            ("alert staff of new applications", self.staff_alerts.new_applications),
+            ("alert staff of 人工 requests", self.staff_alerts.human_requests),
+            ("daily review summary", self.staff_alerts.daily_summary),
             ("send member notices", self._send_member_notices),
         ])
+
+    @cached_property
+    def duty(self) -> DutySchedule:
+        """When someone answers 人工 requests, in the union's time zone."""
+        n = self.config.notify
+        return DutySchedule.parse(n.duty_days, n.duty_hours, self.config.registry.timezone)
+
+    @cached_property
+    def staff_alerts(self) -> StaffAlerts:
+        """New applications, 人工 requests and the daily summary, told to the staff (ticker tasks)."""
+        return StaffAlerts(self.registry, self.store, self.outbox, self.config.notify, self.duty)
 
     @cached_property
     def broadcaster(self) -> Broadcaster:
@@ -210,6 +226,7 @@ class Services:
             members=self._members,
             stations=self._stations,
             station_radius_km=service.station_radius_km,
+            duty=self.duty,
         )
 
     def _measured_matcher(self) -> _MeasuredMatcher | None:

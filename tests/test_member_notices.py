@@ -253,9 +253,9 @@ def test_the_ticker_sends_member_notices_and_the_generic_task_leaves_them(world:
     services = Services(config=config, store=world.store, registry=world.registry, wechat=sender.outbox.wechat)
     services.broadcaster = sender  # the fake clock's sender
     job = sender.create(Audience("station", "ST002"), "驿站开业", TEXT, "staff:boss")
-    [(name, generic), _] = services.ticker.tasks
-    generic()
-    assert name == "deliver due notices" and world.fake.templates == []
+    tasks = dict(services.ticker.tasks)
+    tasks["deliver due notices"]()
+    assert world.fake.templates == []
     assert services.ticker.tick() and world.reached() == ["o-b1"]
     assert broadcasts.get(world.registry, job).status == "done"
 
