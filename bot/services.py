@@ -21,6 +21,8 @@ from bot.core.conversation import Context, Incoming, LookupUnavailable, Outcome,
 from bot.core.duty import DutySchedule
 from bot.faq.knowledge import Knowledge, KnowledgeSource
 from bot.faq.matcher import Matcher, MatchResult
+from bot.notify import member_notice
+from bot.notify.broadcast import Broadcaster
 from bot.notify.outbox import Outbox
 from bot.notify.staff import StaffAlerts
 from bot.notify.ticker import Ticker
@@ -186,10 +188,11 @@ class Services:
     def ticker(self) -> Ticker:
         """Background rounds (retries, digests, notice jobs); `unionbot serve` starts it."""
         return Ticker(self.store, [
-            ("deliver due notices", self.outbox.deliver_due),
+            ("deliver due notices", lambda: self.outbox.deliver_due(exclude_kinds=(member_notice.KIND,))),
             ("alert staff of new applications", self.staff_alerts.new_applications),
             ("alert staff of 人工 requests", self.staff_alerts.human_requests),
             ("daily review summary", self.staff_alerts.daily_summary),
+            ("send member notices", self._send_member_notices),
         ])
 
     @cached_property
@@ -202,6 +205,15 @@ class Services:
     def staff_alerts(self) -> StaffAlerts:
         """New applications, 人工 requests and the daily summary, told to the staff (ticker tasks)."""
         return StaffAlerts(self.registry, self.store, self.outbox, self.config.notify, self.duty)
+
+    @cached_property
+    def broadcaster(self) -> Broadcaster:
+        """Member notices: written by the console and the CLI, sent by the ticker at the configured rate."""
+        return Broadcaster(self.registry, self.outbox, self.store, self.config.notify, self.config.service.union_name)
+
+    def _send_member_notices(self) -> None:
+        if self.broadcaster.send_round():  # more to send: the next round at once, not after the interval
+            self.ticker.wake()
 
     def context(self) -> Context:
         service = self.config.service

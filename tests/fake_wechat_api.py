@@ -13,7 +13,9 @@ Knobs: ``token_requests`` (count), ``token_delay`` (seconds the token endpoint t
 races), ``delays[path]`` (seconds an endpoint takes), ``expire_tokens(errcode)`` (every issued token
 now answers 42001 / 40001), ``always_error[path] = errcode``, ``closed_window`` (openids that get 45015),
 ``unfollowed`` (openids that get 43004 from both message calls), ``templates_known`` (when set, other
-template ids get 40037), ``template_quota`` (template messages accepted before 45009).
+template ids get 40037), ``template_quota`` (template messages accepted before 45009). Like WeChat, a
+template message repeating an earlier one's ``touser`` and ``client_msg_id`` is answered with the
+first one's msgid and not delivered again.
 Recorded: ``qrcodes``, ``messages``, ``templates``, ``menus`` (the JSON bodies) and ``calls`` (path, token).
 """
 
@@ -41,6 +43,7 @@ class FakeWechatApi:
         self.templates_known: set[str] | None = None
         self.template_quota: int | None = None
         self.templates: list[dict[str, Any]] = []
+        self._template_ids: dict[tuple[str, str], int] = {}  # (touser, client_msg_id) -> msgid
         self.qrcodes: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.menus: list[dict[str, Any]] = []
@@ -127,9 +130,13 @@ class FakeWechatApi:
             with self._lock:
                 if self.templates_known is not None and body.get("template_id") not in self.templates_known:
                     return {"errcode": 40037, "errmsg": "invalid template_id"}
+                repeat = (str(body.get("touser")), str(body.get("client_msg_id")))
+                if body.get("client_msg_id") and repeat in self._template_ids:
+                    return {"errcode": 0, "errmsg": "ok", "msgid": self._template_ids[repeat]}
                 if self.template_quota is not None and len(self.templates) >= self.template_quota:
                     return {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
                 self.templates.append(body)
+                self._template_ids[repeat] = 1000 + len(self.templates)
                 return {"errcode": 0, "errmsg": "ok", "msgid": 1000 + len(self.templates)}
         if path == "/cgi-bin/message/custom/send":
             if body.get("touser") in self.closed_window:

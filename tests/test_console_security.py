@@ -22,7 +22,7 @@ def console(database_url: str, store: Store) -> Iterator[Console]:
 def _routes(console: Console) -> list[tuple[str, str]]:
     """Every /admin URL of the app with sample arguments, and its methods."""
     samples = {"number": numbers(console.registry, "pending")[0], "code": "ST001", "entry_id": "join.how", "fmt": "png",
-               "table": "signups", "filename": "admin.css"}
+               "table": "signups", "filename": "admin.css", "broadcast_id": "1"}
     out = []
     for rule in console.app.url_map.iter_rules():
         if not rule.rule.startswith("/admin"):

@@ -17,6 +17,7 @@ from bot.cli.db import db
 from bot.cli.faq import faq
 from bot.cli.members import members
 from bot.cli.menu import menu
+from bot.cli.notice import notice
 from bot.cli.options import config_option
 from bot.cli.qr import qr
 from bot.cli.serve import serve
@@ -34,5 +35,5 @@ def main(verbose: bool) -> None:
     )
 
 
-for command in (serve, chat, qr, faq, db, members, stations, menu, admin):
+for command in (serve, chat, qr, faq, db, members, notice, stations, menu, admin):
     main.add_command(command)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot import metrics
 from bot.core.conversation import Effect, Incoming, Outcome
 from bot.core.flow import REGISTER_RESULTS
-from bot.registry import staff
+from bot.registry import notices, staff
 from bot.registry.repository import RegistryUnavailable
 from bot.signup.privacy import mask_openid
 from bot.storage import bind_codes, stats
@@ -118,9 +118,22 @@ def _bind_staff_wechat(services: Services, message: Incoming, outcome: Outcome, 
     return replace(outcome, replies=outcome.replies + (reply,))
 
 
+def _subscription(services: Services, message: Incoming, outcome: Outcome, effect: Effect) -> Outcome:
+    """退订 / 订阅: write the choice, then confirm it (``done``), or say to try later (``unavailable``)."""
+    change = notices.opt_out if effect.kind == "notice_opt_out" else notices.opt_in
+    try:
+        services.database.call(services.config.database.write_timeout, change, services.registry, message.user)
+    except RegistryUnavailable as exc:
+        log.error("%s for %s not recorded: %s", effect.kind, message.user, exc)
+        return replace(outcome, replies=(*outcome.replies, str(effect.data["unavailable"])))
+    return replace(outcome, replies=(*outcome.replies, str(effect.data["done"])))
+
+
 RUNNERS: dict[str, Runner] = {
     "register_member": _register_member,
     "id_number_reused": _id_number_reused,
+    "notice_opt_out": _subscription,
+    "notice_opt_in": _subscription,
     "bind_staff_wechat": _bind_staff_wechat,
 }
 

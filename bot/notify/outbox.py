@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.registry import notices
 from bot.registry.notices import Draft, NoticeRow
 from bot.registry.repository import Registry, RegistryUnavailable
-from bot.wechat.api import NOT_FOLLOWING, WechatApi, WechatApiError
+from bot.wechat.api import NOT_FOLLOWING, OUT_OF_QUOTA, WechatApi, WechatApiError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class Result:
     channel: str = ""
     msgid: str = ""
     error: str = ""
+    out_of_quota: bool = False
+    """WeChat's daily template quota is used up and the notice was held back for it."""
 
     @property
     def detail(self) -> str:
@@ -47,8 +49,16 @@ def _describe(exc: WechatApiError) -> str:
     return f"errcode {exc.errcode}" if exc.errcode is not None else str(exc.errmsg)[:200]
 
 
-def attempt(api: WechatApi | None, notice: NoticeRow, attempts_before: int = 0) -> Result:
-    """Try the channels in order for one notice. Never raises for a WeChat refusal."""
+class QuotaUsedUp(RuntimeError):
+    """WeChat's daily template quota is used up (45009): held notices wait for the next day."""
+
+
+def attempt(api: WechatApi | None, notice: NoticeRow, attempts_before: int = 0,
+            hold_on_quota: bool = False) -> Result:
+    """Try the channels in order for one notice. Never raises for a WeChat refusal.
+
+    ``hold_on_quota``: on a used-up template quota keep the notice pending instead of falling back
+    (a member notice rather waits for tomorrow's quota than goes out by whichever channel is open)."""
     if api is None:
         return Result("waiting", error="未配置公众号接口")
     errors: list[str] = []
@@ -60,6 +70,8 @@ def attempt(api: WechatApi | None, notice: NoticeRow, attempts_before: int = 0) 
             return Result("sent", "template", msgid)
         except WechatApiError as exc:
             errors.append(f"模板消息 {_describe(exc)}")
+            if hold_on_quota and exc.errcode in OUT_OF_QUOTA:
+                return Result("pending", error=errors[0], out_of_quota=True)
             if exc.errcode in NOT_FOLLOWING:  # a customer-service message will not get through either
                 return Result("waiting", error="；".join(errors))
             transient = exc.errcode is None
@@ -92,24 +104,30 @@ class Outbox:
             return row
         return self.deliver(row.id) or notices.get(self.registry, row.id)
 
-    def deliver(self, notice_id: int) -> NoticeRow | None:
-        """Claim and try one notice; None when another process has it or it is done."""
+    def deliver(self, notice_id: int, hold_on_quota: bool = False) -> NoticeRow | None:
+        """Claim and try one notice; None when another process has it or it is done.
+
+        With ``hold_on_quota`` a used-up template quota leaves the notice pending and raises
+        :class:`QuotaUsedUp`."""
         notice = notices.claim(self.registry, notice_id)
         if notice is None:
             return None
-        result = attempt(self.wechat, notice, notice.attempts)
+        result = attempt(self.wechat, notice, notice.attempts, hold_on_quota)
         if result.status != "sent":
             log.info("notice %s to %s not sent: %s", notice.key, notice.openid, result.error)
         row = notices.finish(self.registry, notice.id, result.status, result.channel, result.msgid,
                              result.error, detail=result.detail)
+        if result.out_of_quota:
+            raise QuotaUsedUp(result.error)
         if row.status == "waiting" and self.on_waiting is not None:
             self.on_waiting(row.openid)
         return row
 
-    def deliver_due(self, limit: int = 100, kinds: Iterable[str] | None = None) -> int:
+    def deliver_due(self, limit: int = 100, kinds: Iterable[str] | None = None,
+                    exclude_kinds: Iterable[str] = ()) -> int:
         """Try every notice that is due (new, or back for a retry); answers how many were sent."""
         sent = 0
-        for notice_id in notices.due(self.registry, limit, kinds):
+        for notice_id in notices.due(self.registry, limit, kinds, exclude_kinds):
             row = self.deliver(notice_id)
             sent += row is not None and row.status == "sent"
         return sent

@@ -149,14 +149,20 @@ def claim(registry: Registry, notice_id: int) -> NoticeRow | None:
         return _row(s.get_one(Notice, notice_id))
 
 
-def due(registry: Registry, limit: int = 100, kinds: Iterable[str] | None = None) -> list[int]:
-    """Ids of notices to (re)try: pending ones and those whose sender's lease lapsed, oldest first."""
+def due(registry: Registry, limit: int = 100, kinds: Iterable[str] | None = None,
+        exclude_kinds: Iterable[str] = (), broadcast_id: int | None = None) -> list[int]:
+    """Ids of notices to (re)try: pending ones and those whose sender's lease lapsed, oldest first;
+    only of ``kinds`` when given, never of ``exclude_kinds``, only of one broadcast when given."""
     now = registry.now()
     query = (sa.select(Notice.id)
              .where(sa.or_(Notice.status == "pending", sa.and_(Notice.status == "sending", Notice.claimed_until < now)))
              .order_by(Notice.id).limit(limit))
     if kinds is not None:
         query = query.where(Notice.kind.in_(list(kinds)))
+    if excluded := list(exclude_kinds):
+        query = query.where(Notice.kind.not_in(excluded))
+    if broadcast_id is not None:
+        query = query.where(Notice.broadcast_id == broadcast_id)
     with registry.session() as s:
         return list(s.scalars(query))
 
