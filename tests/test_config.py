@@ -48,6 +48,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ('[store]\nurl = "mysql://x"\n', "store.url: must start with"),
         ('[database]\nurl = "nonsense"\n', "database.url: not a database URL"),
         ('[knowledge]\nmatch_memo = -1\n', "knowledge.match_memo: must be 0 (off) or a positive number"),
+        ('[notify]\noutcome_fields = ["keyword1={phone}"]\n', "notify.outcome_fields: 'keyword1={phone}' uses phone"),
         ("wechat = 3\n", "wechat: must be a table"),
         ("[wechat\n", "not valid TOML"),
     ],
