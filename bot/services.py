@@ -20,8 +20,10 @@ from bot.core import router
 from bot.core.conversation import Context, Incoming, LookupUnavailable, Outcome, State
 from bot.faq.knowledge import Knowledge, KnowledgeSource
 from bot.faq.matcher import Matcher, MatchResult
+from bot.notify.decisions import Decisions
 from bot.notify.outbox import Outbox
 from bot.notify.ticker import Ticker
+from bot.notify.waiting import WaitingNotices
 from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
@@ -178,13 +180,26 @@ class Services:
     @cached_property
     def outbox(self) -> Outbox:
         """Notices the bot starts (outcomes, staff alerts, member notices): written, then sent."""
-        return Outbox(self.registry, self.wechat)
+        return Outbox(self.registry, self.wechat, on_waiting=self.waiting_notices.hint)
+
+    @cached_property
+    def waiting_notices(self) -> WaitingNotices:
+        """Notices WeChat would not take, shown before the person's next reply."""
+        db = self.config.database
+        return WaitingNotices(self.registry, self.store, self.database, db.lookup_timeout, db.write_timeout,
+                              self.clock)
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        """Staff decisions (approve, reject, withdraw, erase) with the notice telling the worker."""
+        return Decisions(self.outbox, self.config)
 
     @cached_property
     def ticker(self) -> Ticker:
         """Background rounds (retries, digests, notice jobs); `unionbot serve` starts it."""
         return Ticker(self.store, [
             ("deliver due notices", self.outbox.deliver_due),
+            ("note notices waiting", self.waiting_notices.sweep),
         ])
 
     def context(self) -> Context:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.registry import notices
 from bot.registry.notices import Draft, NoticeRow
-from bot.registry.repository import Registry, RegistryUnavailable
+from bot.registry.repository import Registry
 from bot.wechat.api import NOT_FOLLOWING, WechatApi, WechatApiError
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,10 @@ class Outbox:
         """Told the openid whenever a notice starts waiting for that person's next message."""
 
     def send(self, draft: Draft) -> NoticeRow:
-        """Write the notice (once per key) and try to send it now; a repeat returns the first."""
+        """Write the notice (once per key) and try to send it now; a repeat returns the first (and
+        tries it now if it is still due: its sender died before trying, or WeChat did not answer)."""
         row, created = notices.enqueue(self.registry, draft)
-        if not created:
+        if not created and row.status != "pending":
             return row
         return self.deliver(row.id) or notices.get(self.registry, row.id)
 
@@ -97,7 +98,12 @@ class Outbox:
         notice = notices.claim(self.registry, notice_id)
         if notice is None:
             return None
-        result = attempt(self.wechat, notice, notice.attempts)
+        try:
+            result = attempt(self.wechat, notice, notice.attempts)
+        except Exception as exc:  # not WeChat's answer (e.g. the store holding the token is down): later
+            log.exception("notice %s: sending failed", notice.key)
+            status = "pending" if notice.attempts + 1 < MAX_ATTEMPTS else "waiting"
+            result = Result(status, error=f"{type(exc).__name__}")
         if result.status != "sent":
             log.info("notice %s to %s not sent: %s", notice.key, notice.openid, result.error)
         row = notices.finish(self.registry, notice.id, result.status, result.channel, result.msgid,
@@ -113,14 +119,3 @@ class Outbox:
             row = self.deliver(notice_id)
             sent += row is not None and row.status == "sent"
         return sent
-
-    def take_waiting(self, openid: str) -> list[str]:
-        """The texts of notices waiting for this person, now marked shown (empty if the database
-        cannot be reached: they stay waiting for a later message)."""
-        try:
-            rows = notices.waiting_for(self.registry, openid)
-            notices.mark_shown(self.registry, [r.id for r in rows])
-        except RegistryUnavailable as exc:
-            log.error("waiting notices for %s not read: %s", openid, exc)
-            return []
-        return [r.text for r in rows]
