@@ -48,6 +48,8 @@ class StoreConfig:
     """Unanswered questions not asked again for this many seconds are forgotten."""
     gaps_max_count: int = 5000
     """At most this many distinct unanswered questions are kept (the least recently asked go first)."""
+    gaps_history_max: int = 10_000
+    """At most this many records of what staff did with unanswered questions are kept (newest first)."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("store.gaps_max_age: must be a positive number of seconds")
     if config.store.gaps_max_count <= 0:
         raise ConfigError("store.gaps_max_count: must be a positive number of questions")
+    if config.store.gaps_history_max <= 0:
+        raise ConfigError("store.gaps_history_max: must be a positive number of records")
     if "://" not in config.database.url:
         raise ConfigError(f"database.url: not a database URL: {config.database.url!r}")
     if not 0 < config.service.reply_deadline <= 4.5:
@@ -341,7 +345,22 @@ def _validate(config: Config) -> None:
         raise ConfigError("admin.secret_key: must be at least 32 characters (or empty for a random dev key)")
     if config.admin.session_hours <= 0 or config.admin.max_failed_logins <= 0:
         raise ConfigError("admin.session_hours and admin.max_failed_logins: must be positive")
+    _validate_keys(config.registry)
     _validate_notify(config.notify)
+
+
+def _validate_keys(r: RegistryConfig) -> None:
+    """A bad key stops every command at start-up with one line, not deep inside the first one
+    that encrypts."""
+    from bot.signup.privacy import KeyConfigError, decode_secret
+
+    named = [("registry.id_key", r.id_key)] if r.id_key else []
+    named += [(f"registry.old_id_keys[{i}]", key) for i, key in enumerate(r.old_id_keys)]
+    try:
+        for name, key in named:
+            decode_secret(key, name)
+    except KeyConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")

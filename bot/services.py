@@ -18,10 +18,12 @@ from bot import metrics
 from bot.config import Config
 from bot.core import router
 from bot.core.conversation import Context, Incoming, LookupUnavailable, Outcome, State
+from bot.core.duty import DutySchedule
 from bot.faq.knowledge import Knowledge, KnowledgeSource
 from bot.faq.matcher import Matcher, MatchResult
 from bot.notify.decisions import Decisions
 from bot.notify.outbox import Outbox
+from bot.notify.staff import StaffAlerts
 from bot.notify.ticker import Ticker
 from bot.notify.waiting import WaitingNotices
 from bot.registry.bounded import BoundedDatabase
@@ -199,8 +201,22 @@ class Services:
         """Background rounds (retries, digests, notice jobs); `unionbot serve` starts it."""
         return Ticker(self.store, [
             ("deliver due notices", self.outbox.deliver_due),
+            ("alert staff of new applications", self.staff_alerts.new_applications),
+            ("alert staff of 人工 requests", self.staff_alerts.human_requests),
+            ("daily review summary", self.staff_alerts.daily_summary),
             ("note notices waiting", self.waiting_notices.sweep),
         ])
+
+    @cached_property
+    def duty(self) -> DutySchedule:
+        """When someone answers 人工 requests, in the union's time zone."""
+        n = self.config.notify
+        return DutySchedule.parse(n.duty_days, n.duty_hours, self.config.registry.timezone)
+
+    @cached_property
+    def staff_alerts(self) -> StaffAlerts:
+        """New applications, 人工 requests and the daily summary, told to the staff (ticker tasks)."""
+        return StaffAlerts(self.registry, self.store, self.outbox, self.config.notify, self.duty)
 
     def context(self) -> Context:
         service = self.config.service
@@ -213,6 +229,7 @@ class Services:
             members=self._members,
             stations=self._stations,
             station_radius_km=service.station_radius_km,
+            duty=self.duty,
         )
 
     def _measured_matcher(self) -> _MeasuredMatcher | None:

@@ -8,6 +8,7 @@ import re
 from bot.core.conversation import Context, Effect, Incoming, Outcome, State
 from bot.core.words import CANCEL_WORDS, Trigger, command_word
 from bot.faq.text import normalize
+from handlers import faq
 
 HUMAN = Trigger(frozenset({"人工", "转人工", "人工客服", "找人工", "真人", "客服", "人工服务", "找客服"}))
 HELP = Trigger(frozenset({"帮助", "菜单", "help", "功能", "你能干啥", "你能做什么", "怎么用"}),
@@ -39,11 +40,18 @@ def help_text(ctx: Context) -> str:
 
 
 def human_text(ctx: Context) -> str:
-    hours = f"（{ctx.office_hours}）" if ctx.office_hours else ""
-    return (
-        f"好的，已为您转接工作人员{hours}，请直接留言说明情况，看到后会尽快回复。\n"
-        f"着急的话可以拨打职工服务热线 {ctx.hotline}。"
-    )
+    """On duty: a person answers soon; off duty: when they will (nobody waits in silence)."""
+    duty = ctx.duty.status(ctx.now) if ctx.duty is not None else None
+    if duty is None:
+        hours = f"（{ctx.office_hours}）" if ctx.office_hours else ""
+        told = f"好的，已为您转接工作人员{hours}，请直接留言说明情况，看到后会尽快回复。"
+    elif duty.on_duty:
+        told = "好的，已通知值班的工作人员，请直接留言说明情况，工作人员会尽快回复您。"
+    else:
+        after = f"将在{duty.next_start} 后回复您" if duty.next_start else "上班后会回复您"
+        return (f"现在是下班时间，已为您通知工作人员，{after}，请先留言说明情况。\n"
+                f"急事请拨打职工服务热线 {ctx.hotline}。")
+    return f"{told}\n着急的话可以拨打职工服务热线 {ctx.hotline}。"
 
 
 def greeting(ctx: Context) -> str:
@@ -52,9 +60,10 @@ def greeting(ctx: Context) -> str:
 
 def human(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     if HUMAN(message):
+        state, followed_up = faq.human_after_gap(state, ctx)
         effects = (Effect("count_question", {"outcome": "human", "at": ctx.now, "user": message.user,
                                              "text": message.text or ""}),
-                   Effect("human_requested", {"user": message.user, "at": ctx.now}))
+                   Effect("human_requested", {"user": message.user, "at": ctx.now}), *followed_up)
         return Outcome(state=state, replies=(human_text(ctx),), effects=effects, transfer_to_human=True)
     return None
 

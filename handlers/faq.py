@@ -3,7 +3,10 @@
 Pure: reads the matcher through ``ctx.faq()`` and records unanswered questions only by
 returning ``Effect("record_unanswered", {"question": …, "outcome": "none" | "suggest"})``: a
 question is recorded once, when it gets "no answer" or a numbered list (a list may never be picked
-from: the worker may just leave, and the state then expires unseen).
+from: the worker may just leave, and the state then expires unseen). The conversation remembers
+that question (``state["gap"]``, masked) so a later turn can say how it ended after all:
+``Effect("follow_up_unanswered", {"question", "was", "outcome": "picked" | "human", "entry"})``
+when the worker picks from its list, or asks for a person (人工) within :data:`HUMAN_AFTER`.
 """
 
 from __future__ import annotations
@@ -11,13 +14,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
+from typing import Any
 
 from bot.core.conversation import Context, Effect, Incoming, Outcome, State
+from bot.signup.privacy import mask_numbers
 
 SUGGEST_FOOTER = "回复数字查看"
 NO_LIST_TEXT = "现在没有待选的问题了。请直接打字说说您想问什么，比如“会费怎么交”；找工作人员请回复“人工”。"
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _PICK_RE = re.compile(r"^(?:第)?([1-9]|[一二两三四五六七八九])(?:个|条|项)?(?:吧|吧。|。|\.|！|!)?$")
+HUMAN_AFTER = 600.0
+"""Seconds after a question the bot did not answer directly (or answered only from a pick) within
+which 人工 is taken as that question's outcome: the same conversation, a few minutes later."""
 
 
 def parse_pick(text: str) -> int | None:
@@ -49,8 +57,34 @@ def unavailable_text(ctx: Context) -> str:
             f"您可以回复“人工”联系工作人员，也可以拨打职工服务热线 {ctx.hotline}。")
 
 
+def _without(state: State, *keys: str) -> State:
+    return {k: v for k, v in state.items() if k not in keys}
+
+
 def _without_suggestions(state: State) -> State:
-    return {k: v for k, v in state.items() if k not in ("suggestions", "suggested_for")}
+    # suggested_for: where versions before state["gap"] kept the listed question in clear
+    return _without(state, "suggestions", "suggested_for")
+
+
+def _unanswered(state: State, question: str, outcome: str, ctx: Context) -> tuple[State, Effect]:
+    """Record ``question`` as unanswered and remember it (numbers masked) for its follow-up."""
+    gap = {"q": mask_numbers(question), "outcome": outcome, "at": ctx.now}
+    return dict(state, gap=gap), Effect("record_unanswered", {"question": question, "outcome": outcome})
+
+
+def _followed_up(gap: dict[str, Any], outcome: str, entry: str = "") -> Effect:
+    return Effect("follow_up_unanswered", {"question": gap["q"], "was": gap["outcome"], "outcome": outcome,
+                                           "entry": entry})
+
+
+def human_after_gap(state: State, ctx: Context) -> tuple[State, tuple[Effect, ...]]:
+    """人工: the state without the remembered question, and, when it was left unanswered (or
+    answered only from a pick) in the last :data:`HUMAN_AFTER` seconds, its follow-up as 人工."""
+    gap = state.get("gap")
+    if not isinstance(gap, dict):
+        return state, ()
+    recent = ctx.now - float(gap.get("at", 0)) <= HUMAN_AFTER
+    return _without(state, "gap"), (_followed_up(gap, "human"),) if recent else ()
 
 
 def out_of_range_text(questions: list[str]) -> str:
@@ -80,9 +114,9 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     text = (message.text or "").strip()
     matcher = ctx.faq()
     if matcher is None:  # no knowledge could be loaded yet (logged): say so, and keep the question
+        state, missed = _unanswered(state, text, "none", ctx)
         return Outcome(state=state, replies=(unavailable_text(ctx),),
-                       effects=(Effect("record_unanswered", {"question": text, "outcome": "none"}),
-                                _counted("not_found", message, ctx)))
+                       effects=(missed, _counted("not_found", message, ctx)))
     suggestions = state.get("suggestions") or []
     pick = parse_pick(text)
     if suggestions and pick is not None:
@@ -91,7 +125,7 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
             return Outcome(state=_without_suggestions(state), replies=(NO_LIST_TEXT,))
         if not 1 <= pick <= len(entries):  # keep the list: the worker meant to pick from it
             return Outcome(state=state, replies=(out_of_range_text([e.question for e in entries]),))
-        return Outcome(state=_without_suggestions(state), replies=(entries[pick - 1].answer,))
+        return _picked(state, entries[pick - 1].id, entries[pick - 1].answer, ctx)
     if pick is not None:  # a pick from a list already gone: not a question to match
         return Outcome(state=state, replies=(NO_LIST_TEXT,))
     state = _without_suggestions(state)
@@ -99,13 +133,24 @@ def handle(state: State, message: Incoming, ctx: Context) -> Outcome | None:
     result = matcher.match(text)
     if result.outcome == "answer" and result.candidates:
         entry = matcher.knowledge.by_id[result.candidates[0].entry_id]
-        return Outcome(state=state, replies=(entry.answer,), effects=(_counted("answered", message, ctx),))
+        # answered: a later 人工 is about this question, not an earlier unanswered one
+        return Outcome(state=_without(state, "gap"), replies=(entry.answer,),
+                       effects=(_counted("answered", message, ctx),))
     if result.outcome == "suggest" and result.candidates:
         ids = [c.entry_id for c in result.candidates[:3]]
         questions = [c.question for c in result.candidates[:3]]
-        new_state = dict(state, suggestions=ids, suggested_for=text)
-        listed = Effect("record_unanswered", {"question": text, "outcome": "suggest"})
-        return Outcome(state=new_state, replies=(suggestion_text(questions),),
+        state, listed = _unanswered(dict(state, suggestions=ids), text, "suggest", ctx)
+        return Outcome(state=state, replies=(suggestion_text(questions),),
                        effects=(listed, _counted("list", message, ctx)))
-    missed = Effect("record_unanswered", {"question": text, "outcome": "none"})
+    state, missed = _unanswered(state, text, "none", ctx)
     return Outcome(state=state, replies=(none_text(ctx),), effects=(missed, _counted("not_found", message, ctx)))
+
+
+def _picked(state: State, entry_id: str, answer: str, ctx: Context) -> Outcome:
+    """The picked entry's answer; the listed question is followed up as picked (still a gap worth
+    curating: the worker had to pick) and stays remembered, now as picked, for a later 人工."""
+    state, gap = _without_suggestions(state), state.get("gap")
+    if not isinstance(gap, dict) or gap.get("outcome") != "suggest":  # a list shown by an older version
+        return Outcome(state=state, replies=(answer,))
+    return Outcome(state=dict(state, gap=dict(gap, outcome="picked", at=ctx.now)), replies=(answer,),
+                   effects=(_followed_up(gap, "picked", entry_id),))

@@ -27,7 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class FakeWechatApi:
-    def __init__(self, app_id: str = "wx-test-app", app_secret: str = "test-secret", expires_in: int = 7200) -> None:
+    def __init__(self, app_id: str = "wx-test-app", app_secret: str = "test-secret", expires_in: int = 7200,
+                 port: int = 0) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.expires_in = expires_in
@@ -47,7 +48,7 @@ class FakeWechatApi:
         self._tokens: dict[str, int] = {}  # token -> errcode it now gets (0: valid)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="fake-wechat", daemon=True)
@@ -183,3 +184,30 @@ class FakeWechatApi:
                 self._route(body)
 
         return Handler
+
+
+def main() -> None:
+    """Run the stand-in by hand: ``python tests/fake_wechat_api.py --port 9100`` and point
+    ``[wechat] api_base`` at it; every message the bot sends is printed as one JSON line."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--app-id", default="wx-test-app")
+    parser.add_argument("--app-secret", default="test-secret")
+    args = parser.parse_args()
+    with FakeWechatApi(args.app_id, args.app_secret, port=args.port) as fake:
+        print(f"fake WeChat API on {fake.base_url} (app_id {fake.app_id}, secret {fake.app_secret})", flush=True)
+        shown = {"templates": 0, "messages": 0}
+        while True:
+            for name, count in shown.items():
+                sent = getattr(fake, name)
+                for body in sent[count:]:
+                    print(name, json.dumps(body, ensure_ascii=False), flush=True)
+                shown[name] = len(sent)
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    main()

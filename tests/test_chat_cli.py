@@ -47,4 +47,4 @@ def test_chat_gaps_lists_what_this_bot_could_not_answer(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     _, after = result.output.split("没有记录到没答上来的问题", 1)  # the first /gaps: nothing yet
     # one group: asked twice, no answer; the answered question and the thanks are no gaps
-    assert re.findall(r"(\d+)  (\S+)  \[(\w+)\]", after) == [("2", "股票怎么买", "没找到")]
+    assert re.findall(r"(\d+)  (\S+)  \[(\w+)\]", after) == [("2", "股票怎么买", "没找到答案")]

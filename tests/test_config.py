@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,13 +49,18 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ('[store]\nurl = "mysql://x"\n', "store.url: must start with"),
         ('[database]\nurl = "nonsense"\n', "database.url: not a database URL"),
         ('[knowledge]\nmatch_memo = -1\n', "knowledge.match_memo: must be 0 (off) or a positive number"),
+        ('[registry]\nid_key = "short"\n', "registry.id_key: must be 32 random bytes"),
+        ('[registry]\nold_id_keys = ["dev", "x"]\n', "registry.old_id_keys[1]: must be 32 random bytes"),
+        ('[notify]\nduty_hours = ["9-17"]\n', "notify.duty_hours: '9-17' is not a span"),
+        ('[notify]\noutcome_fields = ["first"]\n', "notify.outcome_fields: 'first' is not field={placeholder}"),
+        ('[notify]\nduty_days = "weekdays"\n', "notify.duty_days: ISO weekdays"),
         ('[notify]\noutcome_fields = ["keyword1={phone}"]\n', "notify.outcome_fields: 'keyword1={phone}' uses phone"),
         ("wechat = 3\n", "wechat: must be a table"),
         ("[wechat\n", "not valid TOML"),
     ],
 )
 def test_bad_config_names_key_and_problem(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(write(tmp_path, text), environ={})
 
 

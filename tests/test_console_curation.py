@@ -42,6 +42,26 @@ def test_an_editor_dismisses_a_group_and_the_history_names_them(console: Console
     assert GAP in history and "eddie" in history and "忽略" in history
 
 
+def test_the_gaps_page_says_how_the_asks_ended_and_which_entries_were_picked(console: Console) -> None:
+    store = console.services.store
+    store.record_unanswered(GAP, "suggest")
+    store.record_unanswered(GAP, "suggest")
+    store.follow_up_unanswered(GAP, "suggest", "picked", "rights.arrears")
+    store.follow_up_unanswered(GAP, "none", "human")
+    client = console.app.test_client()
+    log_in(client, "eddie")
+    page = client.get("/admin/gaps").get_data(as_text=True)
+    assert "问过 3 次" in page
+    assert "结果：1 次给了列表但没选，1 次选了列表中的一项，1 次之后转了人工" in page
+    # the entry picked from the list is offered beside the matcher's nearest ones
+    picked = page.split('value="rights.arrears"')[1].split("</li>")[0]
+    assert "劳动者在列表里选过 1 次" in picked and "加为相似问法" in picked
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "1 次给了列表但没选，1 次选了列表中的一项，1 次之后转了人工" in home
+    csv_rows = client.get("/admin/stats/gaps.csv").get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert csv_rows[:2] == ["问题,次数,结果", f"{GAP},3,1 次给了列表但没选，1 次选了列表中的一项，1 次之后转了人工"]
+
+
 def test_a_reviewer_may_look_but_not_act(console: Console) -> None:
     client = console.app.test_client()
     log_in(client, "rita")

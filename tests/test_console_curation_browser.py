@@ -1,5 +1,5 @@
 """未解答问题 and 知识库 in a real browser: a question the bot could only answer with a numbered
-list is attached to an entry in the console, and from then on the bot that served it, and a
+list (left unpicked, or picked and then 人工) is attached to an entry in the console, and from then on the bot that served it, and a
 second bot with its own copy of the knowledge folder on the same Redis and database, answer it
 directly. Screenshots go to tests/screenshots/."""
 
@@ -99,6 +99,9 @@ def test_a_listed_question_attached_in_the_console_is_answered_directly_on_every
     assert listed.startswith("您是想问哪一个？\n1. "), listed  # a numbered list
     first.ask("u-list", "谢谢")  # nothing picked: recorded as an unanswered question
     assert second.ask("u-two", LISTED) == listed
+    first.ask("u-pick", LISTED)
+    first.ask("u-pick", "1")  # picked from the list: still a gap, the entry picked noted
+    assert "转接工作人员" in second.ask("u-pick", "人工")  # ...and it did not settle it
 
     page = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN").new_page()
     page.goto(f"{console_url}/admin/gaps")
@@ -107,7 +110,9 @@ def test_a_listed_question_attached_in_the_console_is_answered_directly_on_every
     page.click("button[type=submit]")
     assert page.url.endswith("/admin/gaps")
     group = page.locator("section.gap", has_text=LISTED)
-    assert "给了列表但没选" in group.inner_text()
+    assert "问过 3 次" in group.inner_text()
+    assert "结果：2 次给了列表但没选，1 次之后转了人工" in group.inner_text()
+    assert "劳动者在列表里选过 1 次" in group.locator("ul.candidates li").first.inner_text()
     shot(page, "20-gaps")
     target = group.locator("ul.candidates li").first
     entry_id = target.locator("input[name=entry_id]").get_attribute("value")

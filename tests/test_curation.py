@@ -4,6 +4,7 @@ a history says who did what when, and the handled questions become an evaluation
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from bot.curation.actions import Curation
 from bot.curation.cases import export_cases
 from bot.faq.editing import EditError
 from bot.faq.knowledge import load_knowledge
-from bot.storage.store import Store
+from bot.storage.curation import CurationLog, Mark
+from bot.storage.store import GapRetention, Store
 
 FAQ = """\
 topic: 会员
@@ -67,6 +69,43 @@ def test_actions_handle_whole_groups_and_leave_a_history(kdir: Path, store: Stor
         ("dismiss", "cli", 200.0), ("out_of_scope", "李明", 200.0), ("attach", "王芳", 100.0)]
     assert history[2].entry_id == "member.leave" and "退会手续怎么弄" in history[2].summary
     assert "退会手续怎么弄" in load_knowledge(kdir).by_id["member.leave"].similar
+
+
+def test_a_dismissal_lapses_after_max_age_an_out_of_scope_mark_stays(kdir: Path, store: Store) -> None:
+    """A dismissed question that comes back months later is listed again; out of scope is for good."""
+    now = [100.0]
+    gaps = replace(store, gaps=GapRetention(max_age=1000, max_count=100), clock=lambda: now[0])
+    curation = Curation(kdir, gaps, clock=lambda: now[0])
+    asked(gaps, ("哈哈哈", 1), ("今天天气怎么样", 1))
+    curation.dismiss("哈哈哈", by="cli")
+    curation.out_of_scope("今天天气怎么样", by="cli")
+    now[0] = 900.0
+    asked(gaps, ("哈哈哈", 1), ("今天天气怎么样", 1))
+    assert curation.open_groups() == []  # dismissed 800 s ago: still handled
+    now[0] = 1100.0
+    assert [(g.question, g.count) for g in curation.open_groups()] == [("哈哈哈", 2)]
+    assert store.redis.hkeys(store.key("curation", "marks")) == ["今天天气怎么样".encode()]  # forgotten
+    assert [h.action for h in curation.history()] == ["out_of_scope", "dismiss"]  # the history keeps both
+
+
+def test_a_dismissal_from_before_dismissals_lapsed_lapses_max_age_after_it_is_first_read(store: Store) -> None:
+    now = [5000.0]
+    gaps = replace(store, gaps=GapRetention(max_age=1000, max_count=100), clock=lambda: now[0])
+    store.redis.hset(store.key("curation", "marks"), "哈哈哈", json.dumps({"action": "dismiss", "entry_id": None}))
+    log = CurationLog(gaps)
+    assert log.marks() == {"哈哈哈": Mark("dismiss", None, 5000.0)}
+    now[0] = 5999.0
+    assert "哈哈哈" in log.marks()
+    now[0] = 6000.0
+    assert log.marks() == {}
+
+
+def test_the_history_keeps_the_newest_gaps_history_max_records(kdir: Path, store: Store) -> None:
+    curation = Curation(kdir, replace(store, gaps=GapRetention(history_max=3)), clock=lambda: 1.0)
+    for question in ("一", "二", "三", "四", "五"):
+        curation.dismiss(f"问题{question}", by="cli")
+    assert [h.questions for h in curation.history()] == [("问题五",), ("问题四",), ("问题三",)]
+    assert store.redis.llen(store.key("curation", "history")) == 3
 
 
 def test_new_entry_from_a_group(kdir: Path, store: Store) -> None:

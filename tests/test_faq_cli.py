@@ -94,17 +94,25 @@ def test_help_everywhere() -> None:
 
 
 def test_group_gaps_groups_similar_questions() -> None:
-    rows = [("高温费有多少", 3, "none"), ("高温费有多少钱？", 2, "none"), ("共青团怎么加入", 4, "suggest"),
-            ("高溫費有多少", 1, "none"), ("社保卡怎么激活", 1, "none")]
+    rows = [("高温费有多少", 3, {"none": 2, "human": 1}, {}), ("高温费有多少钱？", 2, {"none": 2}, {}),
+            ("共青团怎么加入", 4, {"suggest": 4}, {}), ("高溫費有多少", 1, {"picked": 1}, {"pay.heat": 1}),
+            ("社保卡怎么激活", 1, {"none": 1}, {})]
     groups = group_gaps(rows)
     assert [g.question for g in groups] == ["高温费有多少", "共青团怎么加入", "社保卡怎么激活"]
     assert [g.count for g in groups] == [6, 4, 1]
-    assert groups[1].outcome == "suggest" and len(groups[0].variants) == 3
+    assert len(groups[0].variants) == 3
+    # the asks of the group's wordings, by how they ended, and the entries picked from its lists
+    assert groups[0].outcomes == {"none": 4, "picked": 1, "human": 1} and groups[0].picks == {"pay.heat": 1}
+    assert groups[0].outcome_text == "4 次没找到答案，1 次选了列表中的一项，1 次之后转了人工"
+    assert groups[1].outcome_text == "给了列表但没选"  # every ask ended alike: no counts
 
 
 def test_gaps_command_reads_the_store(tmp_path: Path, monkeypatch, store: Store) -> None:
     store.record_unanswered("高温费有多少", "none")
-    store.record_unanswered("高温费有多少？", "none")
+    store.record_unanswered("高温费有多少？", "suggest")
+    store.follow_up_unanswered("高温费有多少？", "suggest", "picked", "benefits.summer")
+    store.record_unanswered("会费怎么交", "none")
+    store.follow_up_unanswered("会费怎么交", "none", "human")
     url = f"memory://{store.prefix}" if store.embedded else "redis://127.0.0.1:6379/0"
     if not store.embedded:
         import os
@@ -114,7 +122,12 @@ def test_gaps_command_reads_the_store(tmp_path: Path, monkeypatch, store: Store)
     monkeypatch.setenv("UNIONBOT_STORE_KEY_PREFIX", store.prefix)
     res = CliRunner().invoke(main, ["faq", "gaps", "--clear"])
     assert res.exit_code == 0, res.output
-    assert "    2  高温费有多少" in res.stdout
+    assert res.stdout.splitlines() == [
+        "    2  高温费有多少  [1 次没找到答案，1 次选了列表中的一项]",
+        "       列表里选的：benefits.summer（1 次）",
+        "         1 × 高温费有多少？",
+        "    1  会费怎么交  [之后转了人工]",
+    ]
     assert store.unanswered() == []
 
 

@@ -162,6 +162,38 @@ def test_new_entry_in_a_new_file_and_in_an_existing_one(kdir: Path) -> None:
     assert text.startswith(FAQ) and "  - id: member.moved\n" in text  # everything before kept as it was
 
 
+NEW_BLOCK = """\
+  - id: {id}
+    question: 新问题{id}
+    similar:
+      - 另一种问法{id}
+    keywords: [关键词{n}]
+    answer: |
+      第一行。
+      第二行。
+"""
+
+
+def test_a_new_entry_follows_a_blank_line_and_the_file_is_otherwise_unchanged(tmp_path: Path) -> None:
+    """Like the entries staff wrote by hand: a blank line between the last one and the new one."""
+    root = tmp_path / "knowledge"
+    shutil.copytree(SHIPPED, root)
+    for n, path in enumerate(sorted((root / "faq").glob("*.yaml"))):
+        before = path.read_bytes()
+        entry_id = f"{path.stem}.added"
+        save(plan_new_entry(root, entry_id=entry_id, question=f"新问题{entry_id}", similar=[f"另一种问法{entry_id}"],
+                            keywords=[f"关键词{n}"], answer="第一行。\n第二行。", file=path.stem))
+        assert path.read_bytes() == before + b"\n" + NEW_BLOCK.format(id=entry_id, n=n).encode(), path.name
+
+
+def test_a_file_ending_with_a_blank_line_gets_no_second_one(kdir: Path) -> None:
+    path = kdir / "faq" / "member.yaml"
+    path.write_text(FAQ + "\n", encoding="utf-8")
+    save(plan_new_entry(kdir, entry_id="member.card", question="新问题member.card", similar=["另一种问法member.card"],
+                        keywords=["关键词0"], answer="第一行。\n第二行。", file="member"))
+    assert path.read_text(encoding="utf-8") == FAQ + "\n" + NEW_BLOCK.format(id="member.card", n=0)
+
+
 def test_no_temporary_file_is_left_behind(kdir: Path) -> None:
     save(plan_attach(kdir, "退会手续怎么办", "member.leave"))
     assert sorted(p.name for p in (kdir / "faq").iterdir()) == ["member.yaml"]

@@ -8,7 +8,7 @@ from support.messages import USER, event, text
 from bot.core.conversation import Context, Effect, Incoming
 from bot.faq.knowledge import Entry, Knowledge
 from bot.faq.matcher import Candidate, MatchResult
-from handlers.faq import handle, parse_pick
+from handlers.faq import HUMAN_AFTER, handle, parse_pick
 
 ENTRIES = [Entry(id=f"e{i}", question=f"问题{i}", answer=f"答案{i}") for i in range(1, 4)]
 KNOWLEDGE = Knowledge.from_entries(ENTRIES)
@@ -72,14 +72,38 @@ def test_suggest_then_pick() -> None:
     out = handle({"flow": None}, text("含糊"), ctx())
     reply = out.replies[0]
     assert "1. 问题1" in reply and "2. 问题2" in reply and "3. 问题3" in reply and "回复数字查看" in reply
-    assert out.state["suggestions"] == ["e1", "e2", "e3"] and out.state["suggested_for"] == "含糊"
+    assert out.state["suggestions"] == ["e1", "e2", "e3"]
+    assert out.state["gap"] == {"q": "含糊", "outcome": "suggest", "at": 0.0}
     # recorded when shown: the worker may never pick (nor write again)
     assert out.effects == (Effect("record_unanswered", {"question": "含糊", "outcome": "suggest"}),
                            Effect("count_question", {"outcome": "list", "at": 0.0, "user": USER, "text": "含糊"}))
     picked = handle(out.state, text("２"), ctx())
     assert picked.replies == ("答案2",)
-    assert "suggestions" not in picked.state and "suggested_for" not in picked.state
-    assert picked.effects == ()
+    assert "suggestions" not in picked.state
+    # still a gap (the worker had to pick): the listed question's ask ended as picked, with the entry
+    assert picked.effects == (Effect("follow_up_unanswered", {"question": "含糊", "was": "suggest",
+                                                              "outcome": "picked", "entry": "e2"}),)
+    assert picked.state["gap"]["outcome"] == "picked"
+
+
+def test_a_pick_from_a_list_without_a_remembered_question_only_answers() -> None:
+    """A list shown by a version that did not remember its question: answered, nothing followed up."""
+    out = handle({"suggestions": ["e1", "e2"], "suggested_for": "含糊"}, text("1"), ctx())
+    assert out.replies == ("答案1",) and out.effects == () and out.state == {}
+
+
+def test_the_remembered_question_is_masked() -> None:
+    """State holds no full mobile or ID number: the question is remembered as the store keeps it."""
+    asked = "我手机13812345678的高温费呢"
+    out = handle({}, text(asked), ctx())
+    assert out.state["gap"]["q"] == "我手机138****5678的高温费呢"
+    assert out.effects[0] == Effect("record_unanswered", {"question": asked, "outcome": "none"})
+
+
+def test_a_question_answered_directly_forgets_the_earlier_unanswered_one() -> None:
+    missed = handle({}, text("高温费有多少"), ctx())
+    assert missed.state["gap"]["outcome"] == "none"
+    assert "gap" not in handle(missed.state, text("直接"), ctx()).state
 
 
 @pytest.mark.parametrize(("reply", "pick"), [
@@ -91,14 +115,14 @@ def test_parse_pick(reply: str, pick: int | None) -> None:
 
 
 def test_not_a_pick_moves_on_without_recording_the_list_again() -> None:
-    state = {"suggestions": ["e1", "e2", "e3"], "suggested_for": "含糊"}
+    state = {"suggestions": ["e1", "e2", "e3"], "gap": {"q": "含糊", "outcome": "suggest", "at": 0.0}}
     out = handle(state, text("直接"), ctx())
     assert out.replies == ("答案2",) and [e.kind for e in out.effects] == ["count_question"]
     assert "suggestions" not in out.state
 
 
 def test_out_of_range_number_says_which_are_valid_and_keeps_the_list() -> None:
-    state = {"suggestions": ["e1", "e2"], "suggested_for": "含糊"}
+    state = {"suggestions": ["e1", "e2"], "gap": {"q": "含糊", "outcome": "suggest", "at": 0.0}}
     out = handle(state, text("9"), ctx())
     assert "1到2" in out.replies[0] and "1. 问题1" in out.replies[0] and "2. 问题2" in out.replies[0]
     assert out.state == state and out.effects == ()
@@ -125,7 +149,7 @@ def test_with_real_matcher() -> None:
 # -- through the router: small talk, and a list that another handler's reply made stale --
 
 
-SUGGESTED = {"suggestions": ["e1", "e2", "e3"], "suggested_for": "含糊"}
+SUGGESTED = {"suggestions": ["e1", "e2", "e3"], "gap": {"q": "含糊", "outcome": "suggest", "at": 0.0}}
 
 
 @pytest.mark.parametrize(("message", "expected"), [
@@ -161,7 +185,7 @@ def test_a_list_is_forgotten_once_another_handler_answers() -> None:
     c = ctx()
     out = route(dict(SUGGESTED), text("谢谢"), c)
     assert out.replies[0].startswith("不客气")
-    assert "suggestions" not in out.state and "suggested_for" not in out.state
+    assert "suggestions" not in out.state
     assert out.effects == ()  # recorded when it was shown
     later = route(out.state, text("2"), c)
     assert later.replies[0].startswith("现在没有待选的问题")  # 2 is no longer a pick
@@ -183,8 +207,55 @@ def test_a_number_without_a_list_is_not_matched_as_a_question() -> None:
     """A 2 typed after the list was forgotten (or when the knowledge lost that entry) asks for the
     question again; the matcher never sees it (a keyword like 2% would answer it)."""
     m = FakeMatcher({"2": MatchResult("answer", (cand(1),))})
-    for state in ({}, {"suggestions": ["gone", "gone.too"], "suggested_for": "含糊"}):
+    for state in ({}, {"suggestions": ["gone", "gone.too"], "gap": {"q": "含糊", "outcome": "suggest", "at": 0.0}}):
         out = handle(state, text("2"), ctx(m))
         assert out.replies[0].startswith("现在没有待选的问题") and "人工" in out.replies[0]
         assert "suggestions" not in out.state and out.effects == ()
     assert m.asked == []
+
+
+# -- 人工 afterwards: the question the bot left unanswered ends as 人工 --------------------------
+
+
+def followed_up(out) -> list[tuple[str, str, str]]:
+    return [(e.data["question"], e.data["was"], e.data["outcome"]) for e in out.effects
+            if e.kind == "follow_up_unanswered"]
+
+
+def talk(*messages: tuple[float, str]) -> list:
+    """Route ``(seconds, text)`` messages through one conversation; the outcome of each."""
+    from bot.core.router import route
+
+    m, state, outcomes = FakeMatcher(RESULTS), {}, []
+    for at, body in messages:
+        out = route(state, text(body), Context(hotline="12351", faq=lambda: m, now=at))
+        state = out.state
+        outcomes.append(out)
+    return outcomes
+
+
+@pytest.mark.parametrize(("conversation", "expected"), [
+    ([(0, "高温费有多少"), (60, "人工")], [("高温费有多少", "none", "human")]),
+    ([(0, "含糊"), (60, "人工")], [("含糊", "suggest", "human")]),
+    ([(0, "含糊"), (300, "2"), (800, "人工")], [("含糊", "picked", "human")]),  # the window starts at the pick
+    ([(0, "高温费有多少"), (20, "谢谢"), (90, "人工")], [("高温费有多少", "none", "human")]),
+])
+def test_a_person_asked_for_soon_after_marks_the_unanswered_question(conversation, expected) -> None:
+    outcomes = talk(*conversation)
+    assert followed_up(outcomes[-1]) == expected
+    assert outcomes[-1].transfer_to_human and "gap" not in outcomes[-1].state
+
+
+@pytest.mark.parametrize("conversation", [
+    [(0, "高温费有多少"), (HUMAN_AFTER + 1, "人工")],  # too long after: another matter
+    [(0, "高温费有多少"), (10, "直接"), (20, "人工")],  # about the question answered since
+    [(0, "直接"), (10, "人工")],
+    [(0, "人工")],
+])
+def test_a_person_asked_for_otherwise_marks_nothing(conversation) -> None:
+    assert followed_up(talk(*conversation)[-1]) == []
+
+
+def test_a_second_person_request_marks_the_question_once() -> None:
+    outcomes = talk((0, "高温费有多少"), (10, "人工"), (20, "人工"))
+    assert [len(followed_up(o)) for o in outcomes] == [0, 1, 0]

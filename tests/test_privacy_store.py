@@ -84,14 +84,22 @@ def test_unanswered_questions_are_stored_and_shown_masked(store: Store) -> None:
     store.record_unanswered(QUESTION, "none")
     store.record_unanswered(f"我身份证{ID.lower()} 手机{PHONE} 能查下我入会没", "none")
     assert_no_full_number(raw_values(store))
-    assert store.unanswered() == [(mask_numbers(QUESTION), 2, "none")]
+    assert store.unanswered() == [(mask_numbers(QUESTION), 2, {"none": 2}, {})]
     assert "110105********002X" in store.unanswered()[0][0] and "138****5678" in store.unanswered()[0][0]
+
+
+def test_a_follow_up_finds_the_question_by_its_masked_wording(store: Store) -> None:
+    """The conversation remembers the question masked: its follow-up still counts on the record."""
+    store.record_unanswered(QUESTION, "suggest")
+    store.follow_up_unanswered(mask_numbers(QUESTION), "suggest", "picked", "membership.check")
+    assert_no_full_number(raw_values(store))
+    assert store.unanswered() == [(mask_numbers(QUESTION), 1, {"picked": 1}, {"membership.check": 1})]
 
 
 def test_records_written_in_full_by_an_older_version_are_shown_masked(store: Store) -> None:
     store.redis.zincrby(store.key("gaps", "count"), 1, QUESTION)
     store.redis.hset(store.key("gaps", "outcome"), QUESTION, "none")
-    assert store.unanswered() == [(mask_numbers(QUESTION), 1, "none")]
+    assert store.unanswered() == [(mask_numbers(QUESTION), 1, {"none": 1}, {})]
 
 
 def test_unanswered_questions_not_asked_for_max_age_are_forgotten(store: Store) -> None:
@@ -102,12 +110,12 @@ def test_unanswered_questions_not_asked_for_max_age_are_forgotten(store: Store) 
     gaps.record_unanswered("电动车丢了", "none")
     assert 0 < store.redis.ttl(store.key("gaps", "count")) <= 1000  # a quiet bot keeps nothing
     clock.now += 600  # the first is 1200 s old, the second 600 s
-    assert [q for q, _, _ in gaps.unanswered()] == ["电动车丢了"]
+    assert [row.question for row in gaps.unanswered()] == ["电动车丢了"]
     assert store.redis.hkeys(store.key("gaps", "outcome")) == ["电动车丢了".encode()]
     clock.now += 300
     gaps.record_unanswered("电动车丢了", "suggest")  # asked again: kept from now on
     clock.now += 900
-    assert gaps.unanswered() == [("电动车丢了", 2, "suggest")]
+    assert gaps.unanswered() == [("电动车丢了", 2, {"none": 1, "suggest": 1}, {})]
 
 
 def test_at_most_max_count_questions_are_kept_the_least_recently_asked_go_first(store: Store) -> None:
@@ -116,8 +124,10 @@ def test_at_most_max_count_questions_are_kept_the_least_recently_asked_go_first(
     for question in ["问题一", "问题二", "问题三", "问题一", "问题四", "问题五"]:
         clock.now += 1
         gaps.record_unanswered(question, "none")
-    assert sorted(q for q, _, _ in gaps.unanswered()) == ["问题一", "问题五", "问题四"]
+    assert sorted(row.question for row in gaps.unanswered()) == ["问题一", "问题五", "问题四"]
     assert store.redis.zcard(store.key("gaps", "seen")) == store.redis.hlen(store.key("gaps", "outcome")) == 3
+    gaps.follow_up_unanswered("问题二", "none", "human")  # forgotten: a follow-up brings nothing back
+    assert store.redis.zcard(store.key("gaps", "count")) == store.redis.hlen(store.key("gaps", "outcome")) == 3
 
 
 def test_listing_unanswered_questions_reads_pages_never_the_whole_hash(store: Store) -> None:
@@ -131,7 +141,8 @@ def test_listing_unanswered_questions_reads_pages_never_the_whole_hash(store: St
     store.redis.hgetall = refuse  # type: ignore[method-assign]
     rows = store.unanswered(limit=430, page=100)
     assert len(rows) == 430
-    assert rows[0] == ("问题000", 1000, "none") and rows[-1] == ("问题429", 571, "suggest")
+    # an older version's record (its last outcome only) stands for every ask
+    assert rows[0] == ("问题000", 1000, {"none": 1000}, {}) and rows[-1] == ("问题429", 571, {"suggest": 571}, {})
 
 
 def test_a_signed_request_is_remembered_with_its_body(store: Store) -> None:

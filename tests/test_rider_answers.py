@@ -1,6 +1,7 @@
 """A new rider's questions through the webhook and the shipped knowledge, with both matchers:
 the headline questions answered directly (traditional characters too), off-topic questions told
-honestly "not found", a number the list does not have, and a list left unpicked recorded for staff."""
+honestly "not found", a number the list does not have, and for staff a list left unpicked, a pick
+from it, and 人工 asked for afterwards."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def test_off_topic_questions_get_an_honest_not_found(chat: RiderChat, question: 
     reply = chat.say(question)
     assert reply.startswith("这个我不清楚") and "人工" in reply and "12351" in reply
     assert "您是想问哪一个" not in reply
-    assert (question, "none") in [(q, o) for q, _, o in chat.services.store.unanswered()]
+    assert (question, {"none": 1}) in [(row.question, row.outcomes) for row in chat.services.store.unanswered()]
 
 
 VAGUE = ("入会审核", "工会会员", "审核入会")
@@ -117,4 +118,24 @@ def test_a_number_the_list_does_not_have_keeps_the_list(chat: RiderChat) -> None
 def test_a_list_left_unpicked_is_recorded_for_staff(chat: RiderChat) -> None:
     question, _ = a_list(chat)
     # the rider never answers: the question is already in staff's gaps
-    assert (question, 1, "suggest") in chat.services.store.unanswered()
+    assert (question, 1, {"suggest": 1}, {}) in chat.services.store.unanswered()
+
+
+def record_of(chat: RiderChat, question: str) -> tuple[int, dict[str, int], dict[str, int]]:
+    row = next(row for row in chat.services.store.unanswered() if row.question == question)
+    return row.count, row.outcomes, row.picks
+
+
+def test_a_pick_then_a_person_asked_for_are_recorded_for_staff(chat: RiderChat) -> None:
+    question, _ = a_list(chat)
+    picked = chat.say("1")
+    entry_id = next(i for i, answer in ANSWERS.items() if answer == picked)
+    assert record_of(chat, question) == (1, {"picked": 1}, {entry_id: 1})  # answered only from the list
+    assert "转接工作人员" in chat.say("人工")
+    assert record_of(chat, question) == (1, {"human": 1}, {entry_id: 1})  # the pick did not settle it
+
+
+def test_a_person_asked_for_after_no_answer_is_recorded_for_staff(chat: RiderChat) -> None:
+    chat.say(OFF_TOPIC[0])
+    chat.say("人工")
+    assert record_of(chat, OFF_TOPIC[0]) == (1, {"human": 1}, {})

@@ -258,8 +258,8 @@ def test_faq_gaps_shows_numbers_masked(bot: SignupBot, tmp_path: Path) -> None:
                            encoding="utf-8")
     result = CliRunner().invoke(main, ["faq", "gaps", "--config", str(config_file)])
     assert result.exit_code == 0, result.output
-    assert f"{mask_numbers(QUESTION)}  [列表未选]" in result.output
-    assert "我家猫不吃饭怎么办  [没找到]" in result.output
+    assert f"{mask_numbers(QUESTION)}  [给了列表但没选]" in result.output
+    assert "我家猫不吃饭怎么办  [没找到答案]" in result.output
     assert ID not in result.output.upper() and PHONE not in result.output
 
 
@@ -271,10 +271,11 @@ def test_the_maintenance_text_promises_nothing_redis_cannot_keep() -> None:
 
 
 def test_retention_of_unanswered_questions_is_configured_and_validated(tmp_path: Path) -> None:
-    config = load_config(environ={"UNIONBOT_STORE_GAPS_MAX_AGE": "86400", "UNIONBOT_STORE_GAPS_MAX_COUNT": "10"})
-    assert (config.store.gaps_max_age, config.store.gaps_max_count) == (86400, 10)
+    config = load_config(environ={"UNIONBOT_STORE_GAPS_MAX_AGE": "86400", "UNIONBOT_STORE_GAPS_MAX_COUNT": "10",
+                                  "UNIONBOT_STORE_GAPS_HISTORY_MAX": "20"})
+    assert (config.store.gaps_max_age, config.store.gaps_max_count, config.store.gaps_history_max) == (86400, 10, 20)
     store = Store.from_config(config)
-    assert (store.gaps.max_age, store.gaps.max_count) == (86400, 10)
-    for key in ("GAPS_MAX_AGE", "GAPS_MAX_COUNT"):
+    assert (store.gaps.max_age, store.gaps.max_count, store.gaps.history_max) == (86400, 10, 20)
+    for key in ("GAPS_MAX_AGE", "GAPS_MAX_COUNT", "GAPS_HISTORY_MAX"):
         with pytest.raises(ConfigError, match=key.lower()):
             load_config(environ={f"UNIONBOT_STORE_{key}": "0"})

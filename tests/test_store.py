@@ -68,9 +68,41 @@ def test_unanswered_counts_most_asked_first(store: Store) -> None:
         store.record_unanswered(q, "none")
     store.record_unanswered("电动车丢了", "suggest")
     store.record_unanswered("电动车丢了", "suggest")
-    assert store.unanswered() == [("电动车丢了", 3, "suggest"), ("高温费怎么领", 2, "none")]
+    assert store.unanswered() == [("电动车丢了", 3, {"none": 1, "suggest": 2}, {}), ("高温费怎么领", 2, {"none": 2}, {})]
     store.clear_unanswered()
     assert store.unanswered() == []
+
+
+def test_a_follow_up_moves_one_ask_to_a_stronger_outcome(store: Store) -> None:
+    """A pick from the list, or 人工 afterwards: the counts per outcome still add up to the times asked."""
+    for outcome in ("none", "none", "suggest", "suggest"):
+        store.record_unanswered("电动车丢了", outcome)
+    store.follow_up_unanswered("电动车丢了", "suggest", "picked", "stations.nearby")
+    store.follow_up_unanswered("电动车丢了", "suggest", "picked", "stations.nearby")
+    store.follow_up_unanswered("电动车丢了", "picked", "human")
+    store.follow_up_unanswered("电动车丢了", "none", "human")
+    assert store.unanswered() == [("电动车丢了", 4, {"none": 1, "picked": 1, "human": 2}, {"stations.nearby": 2})]
+
+
+@pytest.mark.parametrize(("was", "outcome"), [
+    ("suggest", "picked"),  # no ask of it ended with a list
+    ("human", "none"), ("picked", "suggest"), ("none", "picked"),  # never to a weaker (or impossible) outcome
+])
+def test_a_follow_up_without_an_ask_to_move_changes_nothing(store: Store, was: str, outcome: str) -> None:
+    store.record_unanswered("高温费怎么领", "none")
+    store.follow_up_unanswered("高温费怎么领", "none", "human")
+    before = store.unanswered()
+    store.follow_up_unanswered("高温费怎么领", was, outcome, "x.y")
+    store.follow_up_unanswered("没记下的问题", "none", "human")  # forgotten since (or never kept): not recorded
+    assert store.unanswered() == before == [("高温费怎么领", 1, {"human": 1}, {})]
+
+
+def test_a_record_of_an_older_version_is_followed_up_as_its_last_outcome_for_every_ask(store: Store) -> None:
+    store.redis.zadd(store.key("gaps", "count"), {"电动车丢了": 2})
+    store.redis.hset(store.key("gaps", "outcome"), "电动车丢了", "suggest")
+    store.follow_up_unanswered("电动车丢了", "suggest", "picked", "stations.nearby")
+    store.record_unanswered("电动车丢了", "none")
+    assert store.unanswered() == [("电动车丢了", 3, {"none": 1, "suggest": 1, "picked": 1}, {"stations.nearby": 1})]
 
 
 def test_geo_nearest_and_replace(store: Store) -> None:
@@ -116,7 +148,7 @@ def test_unanswered_questions_ride_in_the_turns_last_batch(store: Store) -> None
     turn = store.begin_turn("u4", "msg:40")
     assert turn is not None
     store.finish_turn(turn, {}, b"r", also=lambda batch: batch.record_unanswered("高温费怎么领", "none"))
-    assert store.unanswered() == [("高温费怎么领", 1, "none")]
+    assert store.unanswered() == [("高温费怎么领", 1, {"none": 1}, {})]
 
 
 def test_turn_waits_for_the_lock_and_reads_the_state_saved_meanwhile(store: Store) -> None:

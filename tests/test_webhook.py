@@ -61,7 +61,7 @@ def test_an_unanswered_question_is_recorded_once_for_staff(bot: Bot) -> None:
     first = bot.sim.post(xml)
     assert first.text and "12351" in first.text
     assert bot.sim.post(xml).body == first.body  # WeChat's retry: same reply, not counted again
-    assert bot.services.store.unanswered() == [("我家猫不吃饭怎么办", 1, "none")]
+    assert bot.services.store.unanswered() == [("我家猫不吃饭怎么办", 1, {"none": 1}, {})]
 
 
 def test_a_serving_worker_loads_the_knowledge_before_the_first_message(tmp_path: Path) -> None:

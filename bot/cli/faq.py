@@ -18,7 +18,7 @@ import yaml
 from bot.cli.options import config_option, current_config, pass_config
 from bot.config import Config
 from bot.curation.cases import Failure, failures
-from bot.faq.gaps import group_gaps
+from bot.faq.gaps import Row, group_gaps
 from bot.faq.knowledge import KnowledgeError, check_knowledge, knowledge_warnings, load_knowledge
 from bot.faq.matcher import Matcher
 
@@ -266,16 +266,16 @@ def _show_failures(failed: list[Failure], err: bool = False) -> None:
         click.echo(f"FAIL  {f.q}  expected: {f.expect or 'null'}  got: {got}", err=err)
 
 
-GAP_OUTCOMES = {"none": "没找到", "suggest": "列表未选"}
-
-
-def show_gaps(rows: list[tuple[str, int, str]], limit: int = 20) -> None:
-    """Print recorded unanswered questions (``Store.unanswered``), similar ones grouped, most asked first."""
+def show_gaps(rows: list[Row], limit: int = 20) -> None:
+    """Print recorded unanswered questions (``Store.unanswered``), similar ones grouped, most asked
+    first, each with how its asks ended and the entries picked from its lists."""
     groups = group_gaps(rows)
     if not groups:
         click.echo("没有记录到没答上来的问题")
     for g in groups[:limit]:
-        click.echo(f"{g.count:>5}  {g.question}  [{GAP_OUTCOMES.get(g.outcome, g.outcome)}]")
+        click.echo(f"{g.count:>5}  {g.question}  [{g.outcome_text}]")
+        if g.picks:
+            click.echo(f"{'':>7}列表里选的：" + "、".join(f"{entry}（{n} 次）" for entry, n in g.picks.most_common()))
         for text, n in g.variants[1:6]:
             click.echo(f"{'':>7}{n:>3} × {text}")
         if len(g.variants) > 6:
@@ -306,7 +306,7 @@ def gaps_cmd(cfg: Config, limit: int, clear: bool) -> None:
         handled = CurationLog(store).marks()
     except StoreUnavailable as exc:
         raise click.ClickException(f"连不上存储（Redis）：{exc}") from None
-    show_gaps([r for r in rows if r[0] not in handled], limit)
+    show_gaps([r for r in rows if r.question not in handled], limit)
     if clear:
         store.clear_unanswered()
         click.echo(f"已清除 {len(rows)} 条记录", err=True)

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.core.duty import DutySchedule
 
 State = dict[str, Any]
 """Per-user conversation state. Must stay JSON-serialisable: it lives in Redis.
 
 Keys in use: ``flow`` (name of the active flow or absent), one key per flow for its own
-data (e.g. ``join``), ``suggestions`` (entry ids of the last numbered list).
+data (e.g. ``join``), ``suggestions`` (entry ids of the last numbered list), ``gap`` (the last question
+not answered directly, masked, with its outcome and when: see handlers/faq.py).
 """
 
 
@@ -112,6 +116,8 @@ class Context:
     stations: StationFinder | None = None
     station_radius_km: float = 50.0
     """A location farther than this from every station is outside the county: no list of far stations."""
+    duty: DutySchedule | None = None
+    """When someone answers 人工 requests (``[notify] duty_days``/``duty_hours``); None: not said."""
 
 
 Handler = Callable[[State, Incoming, Context], Outcome | None]

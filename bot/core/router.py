@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from bot.core.conversation import Context, Handler, Incoming, Outcome, State
 from bot.wechat.protocol import TEXT_LIMIT_BYTES
-from handlers import commands, faq, join, member, stations
+from handlers import commands, faq, join, member, staff, stations
 
 FLOWS = {join.SIGNUP.name: join.SIGNUP}
 """Active multi-step flows by the name kept in ``state["flow"]``; each is declared in one table."""
@@ -23,7 +23,7 @@ BY_NAME: dict[str, Handler] = {"member": member.handle, "stations": stations.han
 MENU_KEYS = frozenset().union(*(t.menu_keys for t in (commands.HELP, join.TRIGGER, member.TRIGGER, stations.TRIGGER)))
 """The one set of menu click keys: those the handlers declared beside themselves (``TRIGGER``)."""
 
-BEFORE_FLOWS: tuple[Handler, ...] = (commands.human, commands.help_menu)
+BEFORE_FLOWS: tuple[Handler, ...] = (commands.human, commands.help_menu, staff.bind)
 """Commands that work anywhere and leave a flow's answers untouched."""
 
 ENTRY_POINTS: tuple[Handler, ...] = (

@@ -37,3 +37,17 @@ class Trigger:
         return message.kind == "event" and message.event.lower() == "click" and (
             message.event_key.upper() in self.menu_keys
         )
+
+
+@dataclass(frozen=True)
+class CodeCommand:
+    """A command word followed by a number, typed as one message (绑定 483920)."""
+
+    word: str
+
+    def code(self, message: Incoming) -> str | None:
+        """The number after the word, or None when the message is something else."""
+        if not message.is_text_like:
+            return None
+        found = re.fullmatch(re.escape(self.word) + r"(\d{1,12})", command_word(message.text))
+        return found.group(1) if found else None

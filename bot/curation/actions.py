@@ -51,7 +51,7 @@ class Curation:
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory)
-        self.log = CurationLog(self.store)
+        self.log = CurationLog(self.store, self.clock)
         shared = not self.store.embedded if self.shared is None else self.shared
         self.published = PublishedKnowledge(self.store) if shared else None
 
@@ -60,7 +60,7 @@ class Curation:
     def open_groups(self, limit: int = 1000) -> list[GapGroup]:
         """Unanswered questions not yet handled, grouped, most asked first."""
         marks = self.log.marks()
-        return group_gaps(row for row in self.store.unanswered(limit) if row[0] not in marks)
+        return group_gaps(row for row in self.store.unanswered(limit) if row.question not in marks)
 
     def history(self, limit: int = 100) -> list[Handled]:
         """What was done, newest first."""

@@ -129,7 +129,7 @@ def plan_new_entry(directory: str | Path, *, entry_id: str, question: str, answe
         yaml, data = _round_trip(name, before[name])
         if not isinstance(data.get("entries"), CommentedSeq):
             raise EditError(f"{name} 里没有 entries 列表，请手工修改")
-        data["entries"].append(entry)
+        _append_entry(data["entries"], entry, blank_line=not _ends_with_blank_line(before[name]))
     else:
         if not (topic or "").strip():
             raise EditError(f"{name} 是新文件，请给出主题（topic）")
@@ -172,6 +172,19 @@ def plan_edit_entry(directory: str | Path, entry_id: str, *, question: str, simi
     if str(node.get("answer", "")).strip() != answer.strip():
         node["answer"] = LiteralScalarString(answer.strip().replace("\r\n", "\n") + "\n")
     return _planned(root, before, name, _dump(yaml, data), f"已修改条目 {entry_id}")
+
+
+def _append_entry(entries: CommentedSeq, entry: CommentedMap, *, blank_line: bool) -> None:
+    """Append ``entry``, after a blank line as staff separate entries by hand (none when the file
+    already ends with one, so there are never two)."""
+    entries.append(entry)
+    if blank_line and len(entries) > 1:
+        entries.yaml_set_comment_before_after_key(len(entries) - 1, before="\n")
+
+
+def _ends_with_blank_line(content: bytes) -> bool:
+    lines = content.splitlines()
+    return bool(lines) and not lines[-1].strip()
 
 
 def file_digest(content: bytes) -> str:

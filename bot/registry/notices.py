@@ -123,6 +123,12 @@ def enqueue_many(registry: Registry, drafts: Iterable[Draft], status: str = "pen
     return len(fresh)
 
 
+def add(s: Session, drafts: Iterable[Draft], now: dt.datetime) -> None:
+    """Write drafts in the caller's transaction, beside rows that must land with them; a key
+    written before makes the commit fail (IntegrityError) and undoes the whole transaction."""
+    s.add_all(_new(s, d, now) for d in drafts)
+
+
 def find(registry: Registry, key: str) -> NoticeRow | None:
     with registry.session() as s:
         notice = s.scalar(sa.select(Notice).where(Notice.key == key[:128]))

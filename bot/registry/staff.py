@@ -16,12 +16,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from bot.registry import notices
 from bot.registry.models import ROLES, Member, SignupEvent, StaffEvent, StaffUser, Station
 from bot.registry.repository import Decided, InvalidTransition, Registry, RegistryError
-from bot.signup.privacy import mask_id_number
+from bot.signup.privacy import mask_id_number, mask_openid
 
 EDITABLE = {"name": "姓名", "phone": "手机号", "occupation": "职业", "employer": "工作单位", "station_code": "驿站"}
 """Member fields staff may correct, with the word the audit trail uses for each; the ID number is
 not among them (a new application is)."""
 MIN_PASSWORD = 10
+ALERTED_ROLES = ("admin", "reviewer")
+"""Roles whose bound WeChat gets staff alerts (new applications, 人工 requests, the daily summary)."""
 ERASED = "已删除"
 
 
@@ -101,6 +103,44 @@ def staff_events(registry: Registry, limit: int = 100) -> list[dict[str, Any]]:
     with registry.session() as s:
         rows = s.scalars(sa.select(StaffEvent).order_by(StaffEvent.id.desc()).limit(limit)).all()
         return [{"actor": e.actor, "action": e.action, "detail": e.detail, "at": e.at} for e in rows]
+
+
+def bind_wechat(registry: Registry, username: str, openid: str, actor: str = "wechat") -> str:
+    """Bind the WeChat ``openid`` to an active account (the staff member sent its one-time code);
+    answers the account's role."""
+    with registry.session(write=True) as s:
+        user = _user(s, username)
+        if not user.active:
+            raise AccountError(f"user {username!r} is disabled")
+        user.wechat_openid, user.updated_at = openid, registry.now()
+        s.add(StaffEvent(actor=actor, action="wechat_bound", detail=f"{username} 绑定微信 {mask_openid(openid)}",
+                         at=user.updated_at))
+        return user.role
+
+
+def unbind_wechat(registry: Registry, username: str, actor: str) -> bool:
+    """Stop alerts to the account's WeChat; False when none was bound."""
+    with registry.session(write=True) as s:
+        user = _user(s, username)
+        if user.wechat_openid is None:
+            return False
+        detail = f"{username} 解除绑定微信 {mask_openid(user.wechat_openid)}"
+        user.wechat_openid, user.updated_at = None, registry.now()
+        s.add(StaffEvent(actor=actor, action="wechat_unbound", detail=detail, at=user.updated_at))
+        return True
+
+
+def wechat_of(registry: Registry, username: str) -> str | None:
+    """The openid bound to the account, if any."""
+    with registry.session() as s:
+        return s.scalar(sa.select(StaffUser.wechat_openid).where(StaffUser.username == username))
+
+
+def alerted_openids(registry: Registry) -> list[str]:
+    """The bound WeChat accounts of active admins and reviewers, each once."""
+    with registry.session() as s:
+        return sorted(set(s.scalars(sa.select(StaffUser.wechat_openid).where(
+            StaffUser.active.is_(True), StaffUser.role.in_(ALERTED_ROLES), StaffUser.wechat_openid.is_not(None)))))
 
 
 def _check_password(password: str) -> None:

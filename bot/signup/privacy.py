@@ -120,7 +120,8 @@ def normalize_id_number(id_number: str) -> str:
     return "".join(text.split()).upper()
 
 
-def _decode_secret(key: str, name: str) -> bytes:
+def decode_secret(key: str, name: str) -> bytes:
+    """The 32 bytes of a configured key; :class:`KeyConfigError` names the key when it is not one."""
     if key == DEV_KEY_MARKER:
         return _DEV_SECRET
     try:
@@ -147,13 +148,13 @@ def _fernet(secret: bytes, info: bytes) -> Fernet:
 def _secrets(id_key: str, old_id_keys: Iterable[str]) -> list[bytes]:
     """The current secret first (the development one when ``id_key`` is empty), then former ones."""
     if id_key:
-        secrets = [_decode_secret(id_key, "registry.id_key")]
+        secrets = [decode_secret(id_key, "registry.id_key")]
     else:
         secrets = [_DEV_SECRET]
         _warn_dev_key()
     for i, old in enumerate(old_id_keys):
         if old:
-            s = _decode_secret(old, f"registry.old_id_keys[{i}]")
+            s = decode_secret(old, f"registry.old_id_keys[{i}]")
             if s not in secrets:
                 secrets.append(s)
     return secrets

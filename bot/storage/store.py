@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import fakeredis
 import redis
@@ -82,14 +82,49 @@ return {0}
 Returns nil for a message claimed before, {0} while another request holds the lock, {1, state}."""
 
 
-_RECORD_GAP = """
+_GAP_OUTCOMES = """
+local function outcomes(raw, total)
+  if not raw then return total > 0 and {none = total} or {} end
+  if string.sub(raw, 1, 1) == "{" then return cjson.decode(raw) end
+  return {[raw] = total}
+end
+"""
+"""A question's outcome record: JSON counting its asks by how each ended (``{"none": 3, "picked": 1,
+"picks": {"dues.how": 1}}``). An older version kept only the last outcome: it stands for every ask."""
+
+_RECORD_GAP = _GAP_OUTCOMES + """
+local counts = outcomes(redis.call("hget", KEYS[2], ARGV[1]), tonumber(redis.call("zscore", KEYS[1], ARGV[1]) or "0"))
+counts[ARGV[2]] = (counts[ARGV[2]] or 0) + 1
 redis.call("zincrby", KEYS[1], 1, ARGV[1])
-redis.call("hset", KEYS[2], ARGV[1], ARGV[2])
+redis.call("hset", KEYS[2], ARGV[1], cjson.encode(counts))
 redis.call("zadd", KEYS[3], ARGV[3], ARGV[1])
 for _, key in ipairs(KEYS) do redis.call("expire", key, ARGV[4]) end
 """
 """Count one unanswered question. KEYS: count, outcome, seen; ARGV: question, outcome, now, max age.
 Every key expires max age after the last question, so a quiet bot keeps nothing."""
+
+_FOLLOW_UP_GAP = _GAP_OUTCOMES + """
+local total = redis.call("zscore", KEYS[1], ARGV[1])
+if not total then return 0 end
+local counts = outcomes(redis.call("hget", KEYS[2], ARGV[1]), tonumber(total))
+local was = counts[ARGV[2]] or 0
+if was < 1 then return 0 end
+counts[ARGV[2]] = was > 1 and was - 1 or nil
+counts[ARGV[3]] = (counts[ARGV[3]] or 0) + 1
+if ARGV[4] ~= "" then
+  counts.picks = counts.picks or {}
+  counts.picks[ARGV[4]] = (counts.picks[ARGV[4]] or 0) + 1
+end
+redis.call("hset", KEYS[2], ARGV[1], cjson.encode(counts))
+return 1
+"""
+"""Move one ask of a question from outcome ARGV[2] to ARGV[3], noting the picked entry ARGV[4] (or "").
+KEYS: count, outcome. A question no longer kept, or without an ask that ended as ARGV[2], is left alone."""
+
+GAP_FOLLOW_UPS = {"none": ("human",), "suggest": ("picked", "human"), "picked": ("human",)}
+"""How an unanswered ask may end after all: a pick from its list, 人工 afterwards. Only ever to a
+stronger outcome, so a later one never hides a stronger one, and the counts per outcome still add
+up to the times asked."""
 
 _PRUNE_GAPS = """
 local function forget(members)
@@ -107,12 +142,25 @@ if excess > 0 then forget(redis.call("zrange", KEYS[1], 0, excess - 1)) end
 (and, for records older than the ``seen`` index, the least asked). KEYS: count, outcome, seen."""
 
 
+class Unanswered(NamedTuple):
+    """One recorded wording: times asked, how those asks ended (none: no answer; suggest: a list,
+    nothing picked; picked: an entry picked from the list; human: 人工 afterwards), and which
+    entries were picked from its list and how often."""
+
+    question: str
+    count: int
+    outcomes: dict[str, int]
+    picks: dict[str, int]
+
+
 @dataclass(frozen=True)
 class GapRetention:
-    """How long and how many unanswered questions are kept (``store.gaps_max_age``/``gaps_max_count``)."""
+    """How long and how many unanswered questions are kept (``store.gaps_max_age``/``gaps_max_count``),
+    and how many records of what staff did with them (``store.gaps_history_max``)."""
 
     max_age: int = 90 * 86400
     max_count: int = 5000
+    history_max: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -153,7 +201,7 @@ class Store:
         """The store as the configuration describes it, sealing state with ``registry.id_key``."""
         c = config.store
         return cls(connect(c.url), prefix=c.key_prefix, state_ttl=c.state_ttl, sealer=Sealer.from_config(config.registry),
-                   gaps=GapRetention(c.gaps_max_age, c.gaps_max_count), clock=clock)
+                   gaps=GapRetention(c.gaps_max_age, c.gaps_max_count, c.gaps_history_max), clock=clock)
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -323,11 +371,11 @@ class Store:
         return [self.key("gaps", "count"), self.key("gaps", "outcome"), self.key("gaps", "seen")]
 
     def record_unanswered(self, question: str, outcome: str) -> None:
-        """Count one unanswered question (``outcome``: none, or suggest when nothing was picked).
+        """Count one unanswered question (``outcome``: none, or suggest when a list was shown).
 
         Personal numbers in it are masked first; questions beyond the retention bound are forgotten.
         """
-        question = mask_numbers(question.strip())[:200]
+        question = _gap_member(question)
         if not question:
             return
         now = self.clock()
@@ -335,23 +383,34 @@ class Store:
             pipe.eval(_RECORD_GAP, 3, *self._gap_keys(), question, outcome, now, self.gaps.max_age)
             pipe.eval(_PRUNE_GAPS, 3, *self._gap_keys(), now - self.gaps.max_age, self.gaps.max_count)
 
-    def unanswered(self, limit: int = 1000, page: int = 200) -> list[tuple[str, int, str]]:
-        """(question, times asked, last outcome), most asked first, read ``page`` rows at a time.
+    def follow_up_unanswered(self, question: str, was: str, outcome: str, entry_id: str = "") -> None:
+        """One ask of ``question`` recorded as ``was`` ended as ``outcome`` after all (picked, with
+        the entry picked, or human); a move :data:`GAP_FOLLOW_UPS` does not allow is ignored."""
+        if outcome not in GAP_FOLLOW_UPS.get(was, ()):
+            log.warning("ignored an unanswered question's follow-up from %r to %r", was, outcome)
+            return
+        question = _gap_member(question)
+        if question:
+            with self._writes() as pipe:
+                pipe.eval(_FOLLOW_UP_GAP, 2, *self._gap_keys()[:2], question, was, outcome, entry_id)
+
+    def unanswered(self, limit: int = 1000, page: int = 200) -> list[Unanswered]:
+        """The recorded questions, most asked first, read ``page`` rows at a time.
 
         Shown masked even if an older version stored it in full.
         """
         self._call(self.redis.eval, _PRUNE_GAPS, 3, *self._gap_keys(),
                    self.clock() - self.gaps.max_age, self.gaps.max_count)
         count_key, outcome_key, _ = self._gap_keys()
-        result: list[tuple[str, int, str]] = []
+        result: list[Unanswered] = []
         while len(result) < limit:
             start = len(result)
             rows = self._call(self.redis.zrevrange, count_key, start, min(start + page, limit) - 1, withscores=True)
             if not rows:
                 break
-            outcomes = self._call(self.redis.hmget, outcome_key, [raw for raw, _ in rows])
-            result += [(mask_numbers(_text(raw)), int(score), _text(outcome or b"none"))
-                       for (raw, score), outcome in zip(rows, outcomes, strict=True)]
+            records = self._call(self.redis.hmget, outcome_key, [raw for raw, _ in rows])
+            result += [Unanswered(mask_numbers(_text(raw)), int(score), *_outcomes(record, int(score)))
+                       for (raw, score), record in zip(rows, records, strict=True)]
         return result
 
     def last_asked(self, questions: list[str]) -> dict[str, float]:
@@ -408,6 +467,23 @@ class Store:
             return fn(*args, **kwargs)
         except redis.RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
+
+
+def _gap_member(question: str) -> str:
+    """How an unanswered question is kept: masked, at most 200 characters."""
+    return mask_numbers(question.strip())[:200]
+
+
+def _outcomes(record: bytes | None, count: int) -> tuple[dict[str, int], dict[str, int]]:
+    """(asks by outcome, picks by entry) from an outcome record, read as the scripts read it."""
+    if record is None:
+        return {"none": count}, {}
+    text = _text(record)
+    if not text.startswith("{"):
+        return {text: count}, {}
+    data = json.loads(text)
+    picks = data.pop("picks", {})
+    return {k: int(n) for k, n in data.items()}, {k: int(n) for k, n in picks.items()}
 
 
 def _text(raw: bytes | str) -> str:

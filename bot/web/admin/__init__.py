@@ -7,7 +7,7 @@ Dependency rule: shell (the web layer): may import any of bot, never handlers. `
 blueprint and what every page shares; each other module adds its routes to it.
 """
 
-from bot.web.admin import auth, curation, members, pages, review, stations  # noqa: F401  (their routes)
+from bot.web.admin import account, auth, curation, members, pages, review, stations  # noqa: F401  (their routes)
 from bot.web.admin.base import bp, init_app
 
 __all__ = ["bp", "init_app"]

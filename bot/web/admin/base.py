@@ -29,7 +29,8 @@ ACTION_LABELS = {
     "resubmitted": "重新提交", "approved": "审核通过", "rejected": "审核不通过", "notified": "已微信通知",
     "notify_failed": "通知未送达", "exported_full": "完整导出", "rekeyed": "更换加密密钥", "edited": "修改信息",
     "withdrawn": "退会", "revoked": "撤销审核通过", "erased": "删除个人信息", "revealed_id_number": "查看完整身份证号",
-    "revealed_phone": "查看完整手机号", "notify_waiting": "通知待下次消息时显示", "notice_shown": "通知已显示",
+    "revealed_phone": "查看完整手机号", "staff_alerted": "已提醒审核人员", "notify_waiting": "通知待下次消息时显示",
+    "notice_shown": "通知已显示",
 }
 """The audit trail's actions as staff read them."""
 NOTICE_STATUS_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "waiting": "待工人下次发消息时显示",

@@ -16,13 +16,13 @@ from bot.core.conversation import Outcome as Reply
 from bot.core.router import fit_reply
 from bot.curation.actions import Curation, Outcome
 from bot.faq.editing import EditError, file_digest
+from bot.faq.gaps import GapGroup
 from bot.faq.knowledge import KnowledgeError, knowledge_warnings, load_knowledge, read_knowledge_files
 from bot.faq.matcher import Matcher
 from bot.registry import staff
 from bot.storage.store import StoreUnavailable
 from bot.web.admin.base import actor, bp, may, registry, roles, services
 
-OUTCOME_LABELS = {"none": "没找到答案", "suggest": "给了列表但没选"}
 ACTION_LABELS = {"attach": "加为相似问法", "new_entry": "新建条目", "out_of_scope": "不在服务范围",
                  "dismiss": "忽略"}
 FAILURES = (EditError, KnowledgeError, StoreUnavailable)
@@ -61,10 +61,25 @@ def gaps() -> Any:
     asked = services().store.last_asked([text for g in groups for text, _ in g.variants])
     found = matcher()
     rows = [{"group": g, "last": max((asked.get(t, 0) for t, _ in g.variants), default=0),
-             "candidates": found.match(g.question).candidates[:3] if found else ()} for g in groups]
+             "candidates": _candidates(g, found)} for g in groups]
     entries = found.knowledge.entries if found else ()
-    return render_template("admin/gaps.html", rows=rows, OUTCOME_LABELS=OUTCOME_LABELS, entries=entries,
+    return render_template("admin/gaps.html", rows=rows, entries=entries,
                            history=curation().history(20), CURATION_LABELS=ACTION_LABELS)
+
+
+def _candidates(group: GapGroup, found: Matcher | None) -> list[dict[str, Any]]:
+    """The matcher's three nearest entries, then any other entry workers picked from the group's
+    lists (where its wordings likely belong), each with how often it was picked."""
+    if found is None:
+        return []
+    out = [{"entry_id": c.entry_id, "question": c.question, "score": c.score, "picked": group.picks[c.entry_id]}
+           for c in found.match(group.question).candidates[:3]]
+    shown = {c["entry_id"] for c in out}
+    for entry_id, n in group.picks.most_common():
+        entry = found.knowledge.by_id.get(entry_id)
+        if entry is not None and entry_id not in shown:
+            out.append({"entry_id": entry_id, "question": entry.question, "score": None, "picked": n})
+    return out
 
 
 @bp.get("/gaps/history")

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, abort, g, render_template, request
 
+from bot.faq.gaps import outcome_text
 from bot.registry import reports, staff
 from bot.registry.export import cell, export_row, write_csv, write_xlsx
 from bot.registry.models import STATUS_LABELS
@@ -45,8 +46,8 @@ def _question_table() -> tuple[list[str], list[list[Any]]]:
 
 
 def _gap_table() -> tuple[list[str], list[list[Any]]]:
-    outcome = {"none": "没找到", "suggest": "列表未选"}
-    return ["问题", "次数", "最近结果"], [[q, n, outcome.get(o, o)] for q, n, o in services().store.unanswered(20)]
+    return ["问题", "次数", "结果"], [[row.question, row.count, outcome_text(row.outcomes)]
+                                    for row in services().store.unanswered(20)]
 
 
 def _chart(header: list[str], body: list[list[Any]], title: str) -> str:
