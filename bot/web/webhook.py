@@ -3,8 +3,8 @@
 Order of work for a POST: verify and decrypt (:mod:`bot.wechat.protocol`) → refuse a signed query
 replayed with another body → dedup WeChat's retries
 (the same reply again, no handler re-run) → per-user lock → load state → route → save state →
-carry out effects → render (notices that waited for this message first), encrypt, remember the
-reply for retries. The work runs on a worker
+carry out effects → render (notices that waited for this message first: :mod:`bot.notify.waiting`),
+encrypt, remember the reply for retries. The work runs on a worker
 thread; WeChat gets ``success`` at the reply deadline and a late reply is delivered otherwise. Any failure past
 parsing still answers 200 with a text the worker can act on: a 5xx would make WeChat retry
 and then show "该公众号暂时无法提供服务".
