@@ -23,9 +23,11 @@ from bot.faq.knowledge import Knowledge, KnowledgeSource
 from bot.faq.matcher import Matcher, MatchResult
 from bot.notify import member_notice
 from bot.notify.broadcast import Broadcaster
+from bot.notify.decisions import Decisions
 from bot.notify.outbox import Outbox
 from bot.notify.staff import StaffAlerts
 from bot.notify.ticker import Ticker
+from bot.notify.waiting import WaitingNotices
 from bot.registry.bounded import BoundedDatabase
 from bot.registry.repository import Registry, RegistryUnavailable
 from bot.stations.directory import StationDirectory
@@ -182,7 +184,19 @@ class Services:
     @cached_property
     def outbox(self) -> Outbox:
         """Notices the bot starts (outcomes, staff alerts, member notices): written, then sent."""
-        return Outbox(self.registry, self.wechat)
+        return Outbox(self.registry, self.wechat, on_waiting=self.waiting_notices.hint)
+
+    @cached_property
+    def waiting_notices(self) -> WaitingNotices:
+        """Notices WeChat would not take, shown before the person's next reply."""
+        db = self.config.database
+        return WaitingNotices(self.registry, self.store, self.database, db.lookup_timeout, db.write_timeout,
+                              self.clock)
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        """Staff decisions (approve, reject, withdraw, erase) with the notice telling the worker."""
+        return Decisions(self.outbox, self.config)
 
     @cached_property
     def ticker(self) -> Ticker:
@@ -193,6 +207,7 @@ class Services:
             ("alert staff of 人工 requests", self.staff_alerts.human_requests),
             ("daily review summary", self.staff_alerts.daily_summary),
             ("send member notices", self._send_member_notices),
+            ("note notices waiting", self.waiting_notices.sweep),
         ])
 
     @cached_property

@@ -54,6 +54,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ('[notify]\nduty_hours = ["9-17"]\n', "notify.duty_hours: '9-17' is not a span"),
         ('[notify]\noutcome_fields = ["first"]\n', "notify.outcome_fields: 'first' is not field={placeholder}"),
         ('[notify]\nduty_days = "weekdays"\n', "notify.duty_days: ISO weekdays"),
+        ('[notify]\noutcome_fields = ["keyword1={phone}"]\n', "notify.outcome_fields: 'keyword1={phone}' uses phone"),
         ("wechat = 3\n", "wechat: must be a table"),
         ("[wechat\n", "not valid TOML"),
     ],

@@ -110,7 +110,10 @@ def test_staff_review_edit_withdraw_export_and_charts(browser: Any, base_url: st
     page.fill("form[action$='/withdraw'] input[name=reason]", "本人申请退会")
     shot(page, "05-member")
     page.get_by_role("button", name="办理退会").click()
-    assert "已办理退会" in flash(page)
+    assert "已办理退会。微信暂时无法送达（未配置公众号接口），送达方式：待工人下次发消息时显示。" in flash(page)
+    told = page.locator("section", has_text="发给本人的通知")
+    assert "您已退出" in told.inner_text() and "待工人下次发消息时显示" in told.inner_text()
+    shot(page, "05b-member-notices")
     qian = by_name["钱七"]["number"]
     assert console.registry.get(qian)["occupation"] == "网约车司机"
     assert console.registry.get(qian)["status"] == "withdrawn"

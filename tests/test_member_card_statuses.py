@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.signup.card import decision_text, member_card
+from bot.signup.card import member_card
 
 
 def test_withdrawn_member_sees_it_with_the_reason() -> None:
@@ -18,8 +18,3 @@ def test_revoked_approval_shows_pending_with_the_reason() -> None:
 def test_approved_card_shows_no_reason() -> None:
     card = member_card({"number": "GH2026000001", "name": "张三", "status": "approved", "reason": "ok"})
     assert "状态：已通过" in card and "ok" not in card
-
-
-def test_decision_text_names_the_reason() -> None:
-    assert "原因：单位不符" in decision_text({"status": "rejected", "reason": "单位不符"}, "县总工会", "12351")
-    assert "GH1" in decision_text({"status": "approved", "number": "GH1"}, "县总工会", "12351")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from fake_wechat_api import FakeWechatApi
 from openpyxl import load_workbook
 from support.app import write_config
 from support.applications import ID_1, ID_2, ID_3, application
@@ -21,6 +22,7 @@ from support.clock import Clock
 
 from bot.cli import main
 from bot.config import load_config
+from bot.registry import notices
 from bot.registry.models import migrations_head
 from bot.registry.repository import Registry
 from bot.signup.privacy import generate_key
@@ -40,8 +42,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def make_config(tmp_path: Path, database_url: str) -> Callable[..., Path]:
     def make(name: str = "unionbot.toml", id_key: str = KEY_A, old: tuple[str, ...] = (), app_id: str = "",
-             url: str | None = None) -> Path:
-        wechat = {"wechat": {"app_id": app_id, "app_secret": "s3cret"}} if app_id else {}
+             url: str | None = None, app_secret: str = "s3cret", api_base: str = "") -> Path:
+        wechat = {"wechat": {"app_id": app_id, "app_secret": app_secret, "api_timeout": 2.0,
+                             **({"api_base": api_base} if api_base else {})}} if app_id else {}
         return write_config(tmp_path, name, database={"url": url or database_url}, store={"url": "memory://members-cli"},
                             registry={"id_key": id_key, "old_id_keys": list(old)}, **wechat)
 
@@ -138,50 +141,40 @@ def test_show_prints_member_and_audit_trail(config: Path) -> None:
 # -- approve, reject, notify ---------------------------------------------------------------------
 
 
-def test_approve_notifies_the_worker_through_the_injected_notifier(make_config: Callable[..., Path]) -> None:
-    config = make_config(app_id="wx1234567890abcdef")
-    assert run("db", "upgrade", "--config", str(config)).exit_code == 0
-    registry = seed(config)
-    sent: list[dict[str, Any]] = []
+def test_approve_and_reject_tell_the_worker_through_wechat(make_config: Callable[..., Path]) -> None:
+    with FakeWechatApi() as fake:
+        config = make_config(app_id=fake.app_id, app_secret=fake.app_secret, api_base=fake.base_url)
+        assert run("db", "upgrade", "--config", str(config)).exit_code == 0
+        registry = seed(config)
+        result = run("members", "approve", "GH2026000002", "--config", str(config))
+        assert result.exit_code == 0, result.output
+        assert "GH2026000002 张**: 审核通过" in result.output
+        assert "通知申请人：已通知本人，送达方式：客服消息。" in result.output  # no template configured
+        assert [m["touser"] for m in fake.messages] == ["o-worker-1"]
+        assert "GH2026000002" in fake.messages[0]["text"]["content"]
+        assert [(e["action"], e["actor"]) for e in registry.events("GH2026000002")] == [
+            ("submitted", "worker"), ("approved", "cli:tester"), ("notified", "wechat")]
 
-    def notifier(member: dict[str, Any]) -> bool:
-        sent.append(member)
-        return True
+        again = run("members", "approve", "GH2026000002", "--config", str(config))
+        assert "已经是审核通过，没有改动" in again.output and len(fake.messages) == 1
 
-    result = run("members", "approve", "GH2026000002", "--config", str(config), obj={"notifier": notifier})
-    assert result.exit_code == 0, result.output
-    assert "GH2026000002 张**: 审核通过" in result.output and "已通过微信通知申请人" in result.output
-    assert [m["openid"] for m in sent] == ["o-worker-1"]
-    assert "GH2026000002" in sent[0]["message"] and "审核通过" in sent[0]["message"]
-    events = registry.events("GH2026000002")
-    assert [(e["action"], e["actor"]) for e in events] == [
-        ("submitted", "worker"), ("approved", "cli:tester"), ("notified", "wechat")]
-
-    again = run("members", "approve", "GH2026000002", "--config", str(config), obj={"notifier": notifier})
-    assert "已经是审核通过，没有改动" in again.output and len(sent) == 1
-
-    # outside the 48 h window WeChat refuses: the decision stands, the trail says so
-    result = run("members", "reject", "GH2026000003", "--reason", "非本县务工人员", "--config", str(config),
-                 obj={"notifier": lambda m: False})
-    assert result.exit_code == 0 and "没有通知到申请人" in result.output
-    assert registry.events("GH2026000003")[-1]["action"] == "notify_failed"
-
-    def broken(member: dict[str, Any]) -> bool:
-        raise RuntimeError("api down")
-
-    result = run("members", "approve", "GH2026000001", "--config", str(config), obj={"notifier": broken})
-    assert result.exit_code == 0 and registry.get("GH2026000001")["status"] == "approved"
-    assert "api down" in registry.events("GH2026000001")[-1]["detail"]
+        # the worker has not written for days: WeChat refuses (45015), the notice waits for them
+        fake.closed_window.add("o2")
+        result = run("members", "reject", "GH2026000003", "--reason", "非本县务工人员", "--config", str(config))
+        assert result.exit_code == 0 and "送达方式：待工人下次发消息时显示" in result.output
+        assert registry.events("GH2026000003")[-1]["action"] == "notify_waiting"
+        assert len(fake.messages) == 1
     registry.close()
 
 
-def test_without_app_id_notification_is_a_noted_no_op(config: Path) -> None:
-    seed(config).close()
-    called: list[dict[str, Any]] = []
-    result = run("members", "reject", "GH2026000002", "--reason", "信息有误", "--config", str(config),
-                 obj={"notifier": lambda m: called.append(m) or True})
+def test_without_a_wechat_api_the_notice_waits_for_the_next_message(config: Path) -> None:
+    registry = seed(config)
+    result = run("members", "reject", "GH2026000002", "--reason", "信息有误", "--config", str(config))
     assert result.exit_code == 0, result.output
-    assert "未配置 wechat.app_id" in result.output and called == []
+    assert "微信暂时无法送达（未配置公众号接口），送达方式：待工人下次发消息时显示。" in result.output
+    [waiting] = notices.waiting_for(registry, "o-worker-1")
+    assert "原因：信息有误" in waiting.text
+    registry.close()
 
 
 def test_reject_needs_a_reason_and_errors_are_one_line(config: Path, make_config: Callable[..., Path]) -> None:

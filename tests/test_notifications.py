@@ -13,7 +13,6 @@ from support.app import write_config
 
 from bot.cli import main
 from bot.config import load_config
-from bot.services import Services
 from bot.web.app import create_app
 from bot.wechat.simulator import Simulator, flask_transport
 
@@ -54,18 +53,19 @@ def test_approval_is_sent_to_a_worker_who_wrote_within_48_hours(config_path: Pat
     assert "已通过" in sim.post(sim.text("o-recent", "我的会员")).text
 
 
-def test_no_message_outside_the_window(config_path: Path, fake: FakeWechatApi) -> None:
+def test_outside_the_window_the_decision_is_shown_with_the_next_message(config_path: Path,
+                                                                        fake: FakeWechatApi) -> None:
     config = load_config(config_path, environ={})
-    clock = [time.time()]
-    services = Services.from_config(config, clock=lambda: clock[0])
-    sim = Simulator(config.wechat, flask_transport(create_app(config, services)), clock=lambda: clock[0])
+    sim = Simulator(config.wechat, flask_transport(create_app(config)))
     number = sign_up(sim, "o-old")
-    # the last message was three days ago: WeChat would refuse, so nothing is sent
-    services.store.set_value("last_interaction:o-old", repr(clock[0] - 3 * 86400))
+    fake.closed_window.add("o-old")  # days later: WeChat refuses a customer-service message (45015)
     result = CliRunner().invoke(main, ["members", "reject", number, "--reason", "信息不全", "--config", str(config_path)])
     assert result.exit_code == 0, result.output
-    assert "没有通知到申请人" in result.output
+    assert "送达方式：待工人下次发消息时显示" in result.output
     assert not [m for m in fake.messages if m["touser"] == "o-old"]
+    reply = sim.post(sim.text("o-old", "你好")).text
+    assert reply.startswith("【入会审核结果】很抱歉，您的入会申请未通过审核。\n原因：信息不全")
+    assert "【入会审核结果】" not in sim.post(sim.text("o-old", "你好")).text  # shown once
 
 
 def test_handover_to_a_person_uses_transfer_and_sends_the_hotline(config_path: Path, fake: FakeWechatApi) -> None:

@@ -87,15 +87,16 @@ def test_when_wechat_takes_neither_the_notice_waits_for_the_next_message(
     box = outbox(registry, fake, told)
     row = box.send(draft())
     assert row.status == "waiting" and told == [WORKER]
-    assert box.take_waiting(WORKER) == ["您的入会申请已审核通过。"]
-    assert box.take_waiting(WORKER) == []  # shown once
-    assert notices.get(registry, row.id).status == "shown"
+    assert [n.text for n in notices.waiting_for(registry, WORKER)] == ["您的入会申请已审核通过。"]
+    assert notices.mark_shown(registry, [row.id]) == [row.id]
+    assert notices.mark_shown(registry, [row.id]) == []  # shown once
+    assert notices.get(registry, row.id).status == "shown" and notices.waiting_for(registry, WORKER) == []
 
 
 def test_without_a_wechat_api_every_notice_waits(registry: Registry) -> None:
     box = outbox(registry, None)
     assert box.send(draft()).status == "waiting"
-    assert box.take_waiting(WORKER) == ["您的入会申请已审核通过。"]
+    assert [n.text for n in notices.waiting_for(registry, WORKER)] == ["您的入会申请已审核通过。"]
 
 
 def test_an_unanswering_wechat_is_retried_then_the_notice_waits(registry: Registry, fake: FakeWechatApi) -> None:
@@ -128,8 +129,8 @@ def test_outcome_notices_land_in_the_members_audit_trail(registry: Registry, fak
     member = registry.register(application(openid=WORKER)).member
     fake.closed_window.add(WORKER)
     box = outbox(registry, fake)
-    box.send(draft(template="", member_number=member["number"]))
-    box.take_waiting(WORKER)
+    row = box.send(draft(template="", member_number=member["number"]))
+    notices.mark_shown(registry, [row.id])
     trail = [(e["action"], e["actor"]) for e in registry.events(member["number"])]
     assert trail[-2:] == [("notify_waiting", "wechat"), ("notice_shown", "wechat")]
     assert [n.status for n in notices.for_member(registry, member["number"])] == ["shown"]

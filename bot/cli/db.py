@@ -9,6 +9,7 @@ import click
 
 from bot.cli.options import pass_config
 from bot.config import Config
+from bot.notify.outbox import Outbox
 from bot.registry.models import alembic_config
 from bot.registry.repository import Registry, RegistryError
 from bot.signup.privacy import KeyConfigError
@@ -24,6 +25,18 @@ def open_registry(config: Config) -> Registry:
     except Exception as exc:  # a malformed URL, a missing driver: sqlalchemy's ArgumentError & co
         raise click.ClickException(f"database.url: {exc}") from None
     return click.get_current_context().with_resource(contextlib.closing(registry))
+
+
+def open_outbox(config: Config, registry: Registry) -> Outbox:
+    """The outbox as the serving processes have it, over the command's registry: the configured
+    WeChat API (its access token shared through the store) and the same waiting-notice marks."""
+    from bot.services import Services
+    from bot.storage.store import Store
+    from bot.wechat.api import WechatApi
+
+    store = Store.from_config(config)
+    wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
+    return Services(config=config, store=store, registry=registry, wechat=wechat).outbox
 
 
 def safe_url(config: Config) -> str:

@@ -17,19 +17,14 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from bot.cli.db import open_registry
+from bot.cli.db import open_outbox, open_registry
 from bot.cli.options import pass_config
 from bot.config import Config
+from bot.notify.decisions import Decisions
 from bot.registry.export import export_row, local_time, write_csv, write_xlsx
 from bot.registry.models import GENDER_LABELS, STATUS_LABELS
 from bot.registry.repository import InvalidTransition, MemberNotFound, Registry, RegistryError
-from bot.signup.card import decision_text
 from bot.signup.privacy import generate_key
-
-Notifier = Callable[[dict[str, Any]], bool]
-"""Sends the worker ``member["message"]`` (a customer-service text to ``member["openid"]``);
-returns False when WeChat refuses (48 h window closed). Raises on other failures."""
-
 
 PROGRESS_EVERY = 1000
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,68 +58,6 @@ def registry_errors(fn: F) -> F:
             raise click.ClickException(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-# -- notification -------------------------------------------------------------------------------
-
-
-def status_message(member: dict[str, Any], config: Config) -> str:
-    """The text the worker receives about the decision on their application."""
-    return decision_text(member, config.service.union_name, config.service.hotline)
-
-
-def notify_status_change(member: dict[str, Any], config: Config, notifier: Notifier | None = None,
-                         registry: Registry | None = None) -> bool:
-    """Tell the worker about an approval or rejection; True if the message went out.
-
-    A no-op (with a note) when ``wechat.app_id`` is empty or no notifier is wired. Outcomes are
-    written to the member's audit trail (``notified`` / ``notify_failed``) when ``registry`` is given.
-    """
-    if not config.wechat.app_id:
-        click.echo("提示：未配置 wechat.app_id，没有通知申请人", err=True)
-        return False
-    if notifier is None:
-        click.echo("提示：没有可用的微信通知方式，没有通知申请人", err=True)
-        return False
-    payload = dict(member, message=status_message(member, config))
-    try:
-        sent = bool(notifier(payload))
-        detail = "" if sent else "outside the 48 h customer-service window"
-    except Exception as exc:  # the decision stands; only the message failed
-        sent, detail = False, f"error: {type(exc).__name__}: {exc}"[:200]
-    if registry is not None:
-        registry.record_event(member["number"], "notified" if sent else "notify_failed", "wechat", detail)
-    if sent:
-        click.echo("已通过微信通知申请人")
-    else:
-        click.echo(f"提示：没有通知到申请人（{detail}）；申请人回复“我的会员”可以看到结果", err=True)
-    return sent
-
-
-def _notifier(config: Config) -> Notifier | None:
-    """The click context's notifier (tests inject one), else a WeChat customer-service sender."""
-    ctx = click.get_current_context(silent=True)
-    if ctx is not None and isinstance(ctx.obj, dict) and "notifier" in ctx.obj:
-        return ctx.obj["notifier"]  # type: ignore[no-any-return]
-    if not (config.wechat.app_id and config.wechat.app_secret):
-        return None
-    return wechat_notifier(config)
-
-
-def wechat_notifier(config: Config) -> Notifier:
-    """Send the status message as a customer-service text, only inside WeChat's 48 h window."""
-    from bot.storage.store import Store
-    from bot.wechat.api import WechatApi, within_service_window
-
-    store = Store.from_url(config.store.url, config.store.key_prefix, config.store.state_ttl)
-    api = WechatApi(config.wechat, store)
-
-    def notify(member: dict[str, Any]) -> bool:
-        if not within_service_window(store, member["openid"]):
-            return False
-        return api.send_text(member["openid"], member["message"])
-
-    return notify
 
 
 # -- output helpers -----------------------------------------------------------------------------
@@ -227,18 +160,20 @@ def show(config: Config, number: str) -> None:
 
 
 def _decide(config: Config, number: str, action: str, actor: str, reason: str | None) -> None:
-    registry = open_registry(config)
+    """Take the decision and tell the worker, as the console does (:mod:`bot.notify.decisions`)."""
+    decisions = Decisions(open_outbox(config, open_registry(config)), config)
     if action == "approve":
-        member = registry.approve(number, actor, reason)
+        decision = decisions.approve(number, actor, reason)
     else:
-        member = registry.reject(number, actor, reason or "")
+        decision = decisions.reject(number, actor, reason or "")
+    member = decision.member
     label = STATUS_LABELS[member["status"]]
-    if not member["changed"]:
+    if not decision.changed:
         click.echo(f"{member['number']} {member['name_masked']} 已经是{label}，没有改动")
         return
     click.echo(f"{member['number']} {member['name_masked']}: {label}"
                + (f" ({member['reason']})" if member["reason"] else ""))
-    notify_status_change(member, config, _notifier(config), registry)
+    click.echo(f"通知申请人：{decision.line}")
 
 
 @members.command()
@@ -248,7 +183,8 @@ def _decide(config: Config, number: str, action: str, actor: str, reason: str | 
 @actor_option
 @registry_errors
 def approve(config: Config, number: str, reason: str | None, actor: str) -> None:
-    """Approve the application NUMBER (e.g. GH2026000123) and tell the worker."""
+    """Approve the application NUMBER (e.g. GH2026000123) and tell the worker (template message,
+    else customer-service message, else shown with their next message)."""
     _decide(config, number, "approve", actor, reason)
 
 

@@ -98,9 +98,10 @@ class Outbox:
         """Told the openid whenever a notice starts waiting for that person's next message."""
 
     def send(self, draft: Draft) -> NoticeRow:
-        """Write the notice (once per key) and try to send it now; a repeat returns the first."""
+        """Write the notice (once per key) and try to send it now; a repeat returns the first (and
+        tries it now if it is still due: its sender died before trying, or WeChat did not answer)."""
         row, created = notices.enqueue(self.registry, draft)
-        if not created:
+        if not created and row.status != "pending":
             return row
         return self.deliver(row.id) or notices.get(self.registry, row.id)
 
@@ -112,7 +113,12 @@ class Outbox:
         notice = notices.claim(self.registry, notice_id)
         if notice is None:
             return None
-        result = attempt(self.wechat, notice, notice.attempts, hold_on_quota)
+        try:
+            result = attempt(self.wechat, notice, notice.attempts, hold_on_quota)
+        except Exception as exc:  # not WeChat's answer (e.g. the store holding the token is down): later
+            log.exception("notice %s: sending failed", notice.key)
+            status = "pending" if notice.attempts + 1 < MAX_ATTEMPTS else "waiting"
+            result = Result(status, error=f"{type(exc).__name__}")
         if result.status != "sent":
             log.info("notice %s to %s not sent: %s", notice.key, notice.openid, result.error)
         row = notices.finish(self.registry, notice.id, result.status, result.channel, result.msgid,
@@ -131,14 +137,3 @@ class Outbox:
             row = self.deliver(notice_id)
             sent += row is not None and row.status == "sent"
         return sent
-
-    def take_waiting(self, openid: str) -> list[str]:
-        """The texts of notices waiting for this person, now marked shown (empty if the database
-        cannot be reached: they stay waiting for a later message)."""
-        try:
-            rows = notices.waiting_for(self.registry, openid)
-            notices.mark_shown(self.registry, [r.id for r in rows])
-        except RegistryUnavailable as exc:
-            log.error("waiting notices for %s not read: %s", openid, exc)
-            return []
-        return [r.text for r in rows]

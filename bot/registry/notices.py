@@ -103,6 +103,13 @@ def enqueue(registry: Registry, draft: Draft) -> tuple[NoticeRow, bool]:
         return row, False
 
 
+def stage(s: Session, draft: Draft, now: dt.datetime) -> None:
+    """Write ``draft`` in the caller's transaction, so that it exists exactly when the change it
+    tells of does (a decision and its outcome notice); nothing if the key is known."""
+    if s.scalar(sa.select(Notice.id).where(Notice.key == draft.key[:128])) is None:
+        s.add(_new(s, draft, now))
+
+
 def enqueue_many(registry: Registry, drafts: Iterable[Draft], status: str = "pending") -> int:
     """Write the drafts whose keys are new, in one transaction; answers how many were new."""
     drafts = list(drafts)
@@ -174,15 +181,20 @@ def finish(registry: Registry, notice_id: int, status: str, channel: str = "", m
     now = registry.now()
     with registry.session(write=True) as s:
         notice = s.get_one(Notice, notice_id)
-        notice.status, notice.channel, notice.msgid = status, channel, msgid
-        notice.error, notice.claimed_until, notice.updated_at = error[:1000], None, now
-        notice.attempts += 1
-        if status == "sent":
-            notice.sent_at = now
-        if notice.member_id is not None and status in AUDIT_ACTIONS:
-            s.add(SignupEvent(member_id=notice.member_id, action=AUDIT_ACTIONS[status], actor="wechat",
-                              detail=detail[:500], at=now))
+        _settle(s, notice, now, status, channel, msgid, error, detail)
         return _row(notice)
+
+
+def _settle(s: Session, notice: Notice, now: dt.datetime, status: str, channel: str = "", msgid: str = "",
+            error: str = "", detail: str = "") -> None:
+    notice.status, notice.channel, notice.msgid = status, channel, msgid
+    notice.error, notice.claimed_until, notice.updated_at = error[:1000], None, now
+    notice.attempts += 1
+    if status in ("sent", "shown"):
+        notice.sent_at = now
+    if notice.member_id is not None and status in AUDIT_ACTIONS:
+        s.add(SignupEvent(member_id=notice.member_id, action=AUDIT_ACTIONS[status], actor="wechat",
+                          detail=detail[:500], at=now))
 
 
 def waiting_for(registry: Registry, openid: str) -> list[NoticeRow]:
@@ -193,9 +205,35 @@ def waiting_for(registry: Registry, openid: str) -> list[NoticeRow]:
         return [_row(n) for n in rows]
 
 
-def mark_shown(registry: Registry, notice_ids: Iterable[int]) -> None:
-    for notice_id in notice_ids:
-        finish(registry, notice_id, "shown", channel="next_message", detail="在工人下一次发消息时显示")
+def waiting_since(registry: Registry, since: dt.datetime) -> list[str]:
+    """Who has notices that began waiting at or after ``since``."""
+    with registry.session() as s:
+        return list(s.scalars(sa.select(Notice.openid).distinct()
+                              .where(Notice.status == "waiting", Notice.updated_at >= since)))
+
+
+def mark_shown(registry: Registry, notice_ids: Iterable[int]) -> list[int]:
+    """Record that waiting notices were shown before the person's reply, in one transaction;
+    answers those that were still waiting (only they may be shown)."""
+    wanted = list(notice_ids)
+    if not wanted:
+        return []
+    now = registry.now()
+    with registry.session(write=True) as s:
+        rows = s.scalars(sa.select(Notice).where(Notice.id.in_(wanted), Notice.status == "waiting")
+                         .order_by(Notice.id).with_for_update()).all()
+        for notice in rows:
+            _settle(s, notice, now, "shown", channel="next_message", detail="在工人下一次发消息时显示")
+        return [n.id for n in rows]
+
+
+def forget_member(s: Session, member_id: int, placeholder: str) -> None:
+    """When a member's personal data is erased: their notices keep neither openid nor text, and
+    none still waiting or due goes out any more (in the erasure's transaction)."""
+    s.execute(sa.update(Notice).where(Notice.member_id == member_id, Notice.status.in_(("pending", "waiting")))
+              .values(status="skipped"))
+    s.execute(sa.update(Notice).where(Notice.member_id == member_id)
+              .values(openid=placeholder, text="（个人信息已删除）", fields="{}", url=""))
 
 
 def for_member(registry: Registry, number: str) -> list[NoticeRow]:

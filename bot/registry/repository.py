@@ -61,6 +61,10 @@ class InvalidTransition(RegistryError):
     """The requested status change is not allowed (e.g. rejecting an approved member)."""
 
 
+Decided = Callable[[Session, dict[str, Any]], None]
+"""Run in a decision's transaction with the member as decided (``decision_id``: its audit entry)."""
+
+
 # -- results -------------------------------------------------------------------------------------
 
 
@@ -117,14 +121,8 @@ def _describe(exc: sa_exc.DBAPIError) -> str:
 class Registry:
     """Members, stations and the audit trail, over one SQLAlchemy engine."""
 
-    def __init__(
-        self,
-        engine: sa.Engine,
-        cipher: IdCipher | None = None,
-        number_prefix: str = "GH",
-        timezone: str = "Asia/Shanghai",
-        clock: Callable[[], dt.datetime] | None = None,
-    ) -> None:
+    def __init__(self, engine: sa.Engine, cipher: IdCipher | None = None, number_prefix: str = "GH",
+                 timezone: str = "Asia/Shanghai", clock: Callable[[], dt.datetime] | None = None) -> None:
         self.engine = engine
         self._write_engine = engine.execution_options(unionbot_write=True)
         self.cipher = cipher or IdCipher()
@@ -294,10 +292,8 @@ class Registry:
                 Member.openid != openid).limit(1)) is not None
 
     def record_reused_id_number(self, id_number: str, openid: str, actor: str = "worker") -> None:
-        """Note on the holder's audit trail that another account typed their ID number at signup.
-
-        The detail names the other account by the end of its openid only, never a full number.
-        """
+        """Note on the holder's audit trail that another account typed their ID number at signup (the
+        detail names that account by the end of its openid only)."""
         with self.session(write=True) as s:
             holders = s.scalars(sa.select(Member).where(
                 Member.id_hash.in_(self.cipher.all_hashes(normalize_id_number(id_number))),
@@ -365,17 +361,17 @@ class Registry:
                      openid: bool = False, full: bool = False) -> list[dict[str, Any]]:
         return list(self.iter_members(status, station, since, openid=openid, full=full))
 
-    def approve(self, number: str, actor: str, reason: str | None = None) -> dict[str, Any]:
+    def approve(self, number: str, actor: str, reason: str | None = None, then: Decided | None = None) -> dict[str, Any]:
         """Approve an application. Returns the member (with openid, ``changed``) for the notice."""
-        return self._decide(number, "approved", actor, (reason or "").strip())
+        return self._decide(number, "approved", actor, (reason or "").strip(), then)
 
-    def reject(self, number: str, actor: str, reason: str) -> dict[str, Any]:
+    def reject(self, number: str, actor: str, reason: str, then: Decided | None = None) -> dict[str, Any]:
         """Reject an application; the reason is shown to the worker, so it must be given."""
         if not reason or not reason.strip():
             raise ValueError("a rejection needs a reason (the worker is told it)")
-        return self._decide(number, "rejected", actor, reason.strip())
+        return self._decide(number, "rejected", actor, reason.strip(), then)
 
-    def _decide(self, number: str, status: str, actor: str, reason: str) -> dict[str, Any]:
+    def _decide(self, number: str, status: str, actor: str, reason: str, then: Decided | None) -> dict[str, Any]:
         with self.session(write=True) as s:
             member = self._by_number(s, number, lock=True)
             if member.status == status:
@@ -384,9 +380,12 @@ class Registry:
                 raise InvalidTransition(f"{member.number} is already approved; it cannot be rejected")
             now = self.now()
             member.status, member.reason, member.updated_at = status, reason, now
-            s.add(SignupEvent(member_id=member.id, action=status, actor=actor, detail=reason, at=now))
+            s.add(event := SignupEvent(member_id=member.id, action=status, actor=actor, detail=reason, at=now))
             s.flush()
-            return self._to_dict(s, member, openid=True) | {"changed": True}
+            decided = self._to_dict(s, member, openid=True) | {"changed": True, "decision_id": event.id}
+            if then is not None:
+                then(s, decided)
+            return decided
 
     def record_event(self, number: str, action: str, actor: str, detail: str = "") -> None:
         """Add an entry to a member's audit trail (e.g. ``notified`` after the worker was told)."""

@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.registry import notices
 from bot.registry.models import ROLES, Member, SignupEvent, StaffEvent, StaffUser, Station
-from bot.registry.repository import InvalidTransition, Registry, RegistryError
+from bot.registry.repository import Decided, InvalidTransition, Registry, RegistryError
 from bot.signup.privacy import mask_id_number, mask_openid
 
 EDITABLE = {"name": "姓名", "phone": "手机号", "occupation": "职业", "employer": "工作单位", "station_code": "驿站"}
@@ -242,9 +243,10 @@ def edit(registry: Registry, number: str, changes: Mapping[str, str], actor: str
         return registry._to_dict(s, member) | {"changed": bool(changed)}
 
 
-def withdraw(registry: Registry, number: str, actor: str, reason: str | None) -> dict[str, Any]:
+def withdraw(registry: Registry, number: str, actor: str, reason: str | None, then: Decided | None = None
+             ) -> dict[str, Any]:
     """退会: the member leaves; the row stays (and shows as 已退会 under 我的会员)."""
-    return _transition(registry, number, "withdrawn", ("pending", "approved"), "withdrawn", actor, reason)
+    return _transition(registry, number, "withdrawn", ("pending", "approved"), "withdrawn", actor, reason, then)
 
 
 def revoke(registry: Registry, number: str, actor: str, reason: str | None) -> dict[str, Any]:
@@ -253,7 +255,7 @@ def revoke(registry: Registry, number: str, actor: str, reason: str | None) -> d
 
 
 def _transition(registry: Registry, number: str, status: str, allowed: tuple[str, ...], action: str,
-                actor: str, reason: str | None) -> dict[str, Any]:
+                actor: str, reason: str | None, then: Decided | None = None) -> dict[str, Any]:
     why = _reason(reason)
     with registry.session(write=True) as s:
         member = registry._by_number(s, number, lock=True)
@@ -261,23 +263,35 @@ def _transition(registry: Registry, number: str, status: str, allowed: tuple[str
             raise InvalidTransition(f"{member.number} is {member.status}; cannot {action}")
         now = registry.now()
         member.status, member.reason, member.updated_at = status, why, now
-        s.add(SignupEvent(member_id=member.id, action=action, actor=actor, detail=why, at=now))
+        s.add(event := SignupEvent(member_id=member.id, action=action, actor=actor, detail=why, at=now))
         s.flush()
-        return registry._to_dict(s, member, openid=True)
+        changed = registry._to_dict(s, member, openid=True) | {"changed": True, "decision_id": event.id}
+        if then is not None:
+            then(s, changed)
+        return changed
 
 
-def erase(registry: Registry, number: str, actor: str, reason: str | None) -> None:
+def erase(registry: Registry, number: str, actor: str, reason: str | None, then: Decided | None = None
+          ) -> dict[str, Any]:
     """Delete a member's personal data on request (PIPL). The row stays, anonymised, so the number
-    is never reused and the audit trail (which holds no personal data) still has its subject."""
+    is never reused and the audit trail (which holds no personal data) still has its subject; their
+    notices are emptied too. Returns the member as erased, with the ``openid`` it had (for the
+    notice that tells them, which ``then`` writes)."""
     why = _reason(reason)
     with registry.session(write=True) as s:
         member = registry._by_number(s, number, lock=True)
         if member.status == "erased":
-            return
-        now = registry.now()
+            return registry._to_dict(s, member, openid=True) | {"changed": False}
+        openid, now = member.openid, registry.now()
         placeholder = f"erased:{member.id}"
         member.openid, member.name, member.phone = placeholder, ERASED, ""
         member.id_cipher, member.id_hash, member.id_masked = "", placeholder, mask_id_number("")
         member.birth_date, member.gender, member.employer = None, "", ""
         member.status, member.reason, member.updated_at = "erased", why, now
-        s.add(SignupEvent(member_id=member.id, action="erased", actor=actor, detail=why, at=now))
+        s.add(event := SignupEvent(member_id=member.id, action="erased", actor=actor, detail=why, at=now))
+        notices.forget_member(s, member.id, placeholder)
+        s.flush()
+        erased = registry._to_dict(s, member) | {"openid": openid, "changed": True, "decision_id": event.id}
+        if then is not None:
+            then(s, erased)
+        return erased

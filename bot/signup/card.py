@@ -40,12 +40,3 @@ def member_card(member: Mapping[str, Any]) -> str:
     lines.append(NEXT_STEPS[status_key])
     return "\n".join(lines)
 
-
-def decision_text(member: Mapping[str, Any], union_name: str, hotline: str) -> str:
-    """The message telling a worker the decision on their application (sent by staff tools)."""
-    if member["status"] == "approved":
-        return (f"您的入会申请已审核通过，欢迎加入{union_name}！会员号：{member['number']}。"
-                f"回复“我的会员”可随时查看。")
-    reason = member.get("reason") or "信息不完整或不符合入会条件"
-    return (f"很抱歉，您的入会申请未通过审核。原因：{reason}。"
-            f"如有疑问请拨打{hotline}，或回复“人工”咨询。")

@@ -3,7 +3,8 @@
 Order of work for a POST: verify and decrypt (:mod:`bot.wechat.protocol`) → refuse a signed query
 replayed with another body → dedup WeChat's retries
 (the same reply again, no handler re-run) → per-user lock → load state → route → save state →
-carry out effects → render, encrypt, remember the reply for retries. The work runs on a worker
+carry out effects → render (notices that waited for this message first: :mod:`bot.notify.waiting`),
+encrypt, remember the reply for retries. The work runs on a worker
 thread; WeChat gets ``success`` at the reply deadline and a late reply is delivered otherwise. Any failure past
 parsing still answers 200 with a text the worker can act on: a 5xx would make WeChat retry
 and then show "该公众号暂时无法提供服务".
@@ -198,10 +199,16 @@ def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: De
     key = turn.message_key
     state = dict(turn.state)
     pending = state.pop(PENDING_KEY, "")
+    waiting = services.waiting_notices
+    shown: list[str] = []
     try:
+        check = waiting.find(message)
         outcome = services.route(state, message, services.context())
-        if pending:  # a reply that came too late for WeChat: shown before anything else
-            outcome = replace(outcome, replies=(pending, *outcome.replies))
+        shown = waiting.show(check)
+        # before anything else: notices WeChat would not take, then a reply that came too late for it
+        lead = (*shown, pending) if pending else tuple(shown)
+        if lead:
+            outcome = replace(outcome, replies=(*lead, *outcome.replies))
         metrics.MESSAGES.labels(message.kind, metrics.message_outcome(outcome)).inc()
         outcome, store_writes = split_store_writes(fit_reply(outcome))
         if outcome.effects:
@@ -215,7 +222,8 @@ def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: De
             reply = "success"
     except StoreUnavailable as exc:
         log.error("store failed mid-conversation, answering without state: %s", exc)
-        return _render(services, message, _degraded(services, message))
+        degraded = _degraded(services, message)
+        return _render(services, message, fit_reply(replace(degraded, replies=(*shown, *degraded.replies))))
     except Exception:
         metrics.MESSAGES.labels(message.kind, "error").inc()
         log.exception("handler failed for %s", key)
@@ -226,6 +234,7 @@ def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: De
 
     def also(batch: Store) -> None:
         services.after_message(message, batch)
+        waiting.remember(batch, check)
         store_writes(batch)
 
     try:

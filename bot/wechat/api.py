@@ -21,8 +21,9 @@ Template messages (:meth:`WechatApi.send_template`) have no such window, only a 
 
 The 48-hour customer-service window: WeChat only accepts a customer-service message within 48 h of
 the user's last message to the account. The webhook calls :func:`record_interaction` for every
-message; staff-side notices (approve/reject) check :func:`within_service_window` before trying, and
-:meth:`WechatApi.send_text` still answers ``False`` (not an exception) when WeChat says the window
+message, and a late reply to an event checks :func:`within_service_window` before trying. Notices
+(:mod:`bot.notify.outbox`) do not: a CLI or another host does not see this record, and WeChat knows
+better; :meth:`WechatApi.send_text` answers ``False`` (not an exception) when WeChat says the window
 is closed (45015) or the per-window quota is used up (45047).
 """
 

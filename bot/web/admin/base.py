@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
 
 from bot.config import Config
+from bot.notify.outcomes import CHANNELS
 from bot.registry import staff
 from bot.registry.models import GENDER_LABELS, STATUS_LABELS
 from bot.registry.repository import Registry
@@ -28,9 +29,13 @@ ACTION_LABELS = {
     "resubmitted": "重新提交", "approved": "审核通过", "rejected": "审核不通过", "notified": "已微信通知",
     "notify_failed": "通知未送达", "exported_full": "完整导出", "rekeyed": "更换加密密钥", "edited": "修改信息",
     "withdrawn": "退会", "revoked": "撤销审核通过", "erased": "删除个人信息", "revealed_id_number": "查看完整身份证号",
-    "revealed_phone": "查看完整手机号", "staff_alerted": "已提醒审核人员",
+    "revealed_phone": "查看完整手机号", "staff_alerted": "已提醒审核人员", "notify_waiting": "通知待下次消息时显示",
+    "notice_shown": "通知已显示",
 }
 """The audit trail's actions as staff read them."""
+NOTICE_STATUS_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "waiting": "待工人下次发消息时显示",
+                        "shown": "已在工人发消息时显示", "failed": "未送达", "skipped": "已取消"}
+"""A notice's state (``notices.status``); its channel is labelled by :data:`bot.notify.outcomes.CHANNELS`."""
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -120,6 +125,7 @@ def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def template_names() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "may": may, "STATUS_LABELS": STATUS_LABELS,
             "GENDER_LABELS": GENDER_LABELS, "ROLE_LABELS": ROLE_LABELS,
-            "ACTION_LABELS": ACTION_LABELS,
+            "ACTION_LABELS": ACTION_LABELS, "NOTICE_STATUS_LABELS": NOTICE_STATUS_LABELS,
+            "NOTICE_CHANNEL_LABELS": CHANNELS,
             "union_name": services().config.service.union_name}
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from bot.registry import staff
+from bot.notify.decisions import Decision
+from bot.registry import notices, staff
 from bot.registry.repository import InvalidTransition, MemberNotFound
-from bot.web.admin.base import actor, bp, registry, roles
+from bot.web.admin.base import actor, bp, registry, roles, services
 
 
 @bp.get("/members")
@@ -29,13 +30,14 @@ def member(number: str, revealed: dict[str, str] | None = None) -> Any:
         abort(404)
     return render_template("admin/member.html", m=m, events=reg.events(number),
                            consents=staff.consents(reg, number), revealed=revealed or {},
-                           stations=reg.stations(active_only=False))
+                           stations=reg.stations(active_only=False), notices=notices.for_member(reg, number))
 
 
 def _act(number: str, action: Callable[[], Any], done: str) -> Any:
+    """Run ``action``; a :class:`Decision` adds how the worker was told to the message."""
     try:
-        action()
-        flash(done)
+        result = action()
+        flash(done + (result.line if isinstance(result, Decision) else ""))
     except InvalidTransition:
         flash("操作失败：该会员当前的状态不允许这个操作（页面可能已过期，请刷新）。", "error")
     except (ValueError, MemberNotFound) as exc:
@@ -68,7 +70,7 @@ def edit(number: str) -> Any:
 @bp.post("/members/<number>/withdraw")
 @roles("reviewer")
 def withdraw(number: str) -> Any:
-    return _act(number, lambda: staff.withdraw(registry(), number, actor(), request.form.get("reason")),
+    return _act(number, lambda: services().decisions.withdraw(number, actor(), request.form.get("reason")),
                 "已办理退会。")
 
 
@@ -85,5 +87,5 @@ def erase(number: str) -> Any:
     if request.form.get("confirm") != number:
         flash("请输入会员号确认删除。", "error")
         return redirect(url_for("admin.member", number=number))
-    return _act(number, lambda: staff.erase(registry(), number, actor(), request.form.get("reason")),
+    return _act(number, lambda: services().decisions.erase(number, actor(), request.form.get("reason")),
                 "已删除该会员的个人信息（保留匿名记录和审计记录）。")

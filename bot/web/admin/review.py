@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
+from collections import Counter
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
+from bot.notify.decisions import Decision
+from bot.notify.outcomes import channel_label
 from bot.registry import staff
 from bot.registry.repository import InvalidTransition, MemberNotFound
-from bot.signup.card import decision_text
 from bot.web.admin.base import actor, bp, registry, roles, services
-from bot.wechat.api import within_service_window
-
-log = logging.getLogger(__name__)
 
 
 def _date(name: str) -> dt.date | None:
@@ -34,35 +32,19 @@ def review() -> Any:
                            stations=reg.stations(active_only=False), occupations=staff.occupations(reg))
 
 
-def notify(member: dict[str, Any]) -> str:
-    """Tell the worker the decision as today's CLI does (customer-service text inside the 48 h
-    window); the outcome goes to the audit trail. Returns what to tell the staff member."""
-    svc = services()
-    if svc.wechat is None:
-        return "未配置公众号接口，未发送通知；申请人回复“我的会员”可以看到结果。"
-    text = decision_text(member, svc.config.service.union_name, svc.config.service.hotline)
-    try:
-        sent = within_service_window(svc.store, member["openid"], svc.clock()) and svc.wechat.send_text(member["openid"], text)
-        detail = "" if sent else "outside the 48 h customer-service window"
-    except Exception as exc:  # the decision stands; only the message failed
-        log.exception("notifying %s failed", member["number"])
-        sent, detail = False, f"error: {type(exc).__name__}"
-    registry().record_event(member["number"], "notified" if sent else "notify_failed", "wechat", detail)
-    return "已通过微信通知申请人。" if sent else "申请人超过 48 小时没有发消息，无法主动通知；可在“我的会员”查看结果。"
-
-
-def _decided(member: dict[str, Any], verb: str) -> None:
-    if not member["changed"]:
+def _decided(decision: Decision, verb: str) -> None:
+    member = decision.member
+    if not decision.changed:
         flash(f"{member['number']} 已经是{verb}，没有改动。")
         return
-    flash(f"{member['number']} {member['name']}：已{verb}。{notify(member)}")
+    flash(f"{member['number']} {member['name_masked']}：已{verb}。{decision.line}")
 
 
 @bp.post("/members/<number>/approve")
 @roles("reviewer")
 def approve(number: str) -> Any:
     try:
-        _decided(registry().approve(number, actor(), request.form.get("reason", "")), "审核通过")
+        _decided(services().decisions.approve(number, actor(), request.form.get("reason", "")), "审核通过")
     except (MemberNotFound, InvalidTransition) as exc:
         flash(f"操作失败：{exc}", "error")
     return redirect(request.form.get("back") or url_for("admin.review"))
@@ -76,7 +58,7 @@ def reject(number: str) -> Any:
         flash("不通过必须填写原因（会告知申请人）。", "error")
         return redirect(url_for("admin.member", number=number))
     try:
-        _decided(registry().reject(number, actor(), reason), "审核不通过")
+        _decided(services().decisions.reject(number, actor(), reason), "审核不通过")
     except (MemberNotFound, InvalidTransition) as exc:
         flash(f"操作失败：{exc}", "error")
     return redirect(url_for("admin.review"))
@@ -89,16 +71,16 @@ def bulk_approve() -> Any:
     if not numbers:
         flash("请先勾选要通过的申请。", "error")
         return redirect(url_for("admin.review"))
-    done = 0
+    told: Counter[str] = Counter()
     for number in numbers:
         try:
-            member = registry().approve(number, actor())
+            decision = services().decisions.approve(number, actor())
         except (MemberNotFound, InvalidTransition) as exc:
             flash(f"{number}：{exc}", "error")
             continue
-        if member["changed"]:
-            done += 1
-            notify(member)
+        if decision.changed:
+            told[channel_label(decision.notice)] += 1
     staff.record_staff_event(registry(), actor(), "bulk_approved", " ".join(numbers)[:1000])
-    flash(f"已批量通过 {done} 份申请。")
+    how = "，".join(f"{label} {n}" for label, n in told.items())
+    flash(f"已批量通过 {told.total()} 份申请" + (f"；通知送达方式：{how}。" if how else "。"))
     return redirect(url_for("admin.review"))
