@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.registry import notices
 from bot.registry.notices import Draft, NoticeRow
-from bot.registry.repository import Registry, RegistryUnavailable
+from bot.registry.repository import Registry
 from bot.wechat.api import NOT_FOLLOWING, OUT_OF_QUOTA, WechatApi, WechatApiError
 
 log = logging.getLogger(__name__)
