@@ -125,7 +125,7 @@ def test_when_wechat_takes_neither_the_notice_waits_for_the_next_message(world: 
     assert (progress.delivered, progress.waiting, progress.pending) == (2, 1, 0)
     [waiting] = broadcasts.results(world.registry, job, status=["waiting"])
     assert waiting.name_masked == "张**" and "43004" in waiting.error
-    assert sender.outbox.take_waiting("o-a1") == [notices.query(world.registry, openid="o-a1")[0].text]
+    assert [n.text for n in notices.waiting_for(world.registry, "o-a1")] == [notices.query(world.registry, openid="o-a1")[0].text]
     assert broadcasts.get(world.registry, job).failed == 1
 
 
