@@ -366,20 +366,23 @@ def _validate_keys(r: RegistryConfig) -> None:
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
-OUTCOME_PLACEHOLDERS = ("title", "name", "result", "time", "detail", "number")
-"""What ``notify.outcome_fields`` may fill a template field with."""
+PLACEHOLDERS = {
+    "outcome_fields": ("title", "name", "result", "time", "detail", "number"),
+    "staff_fields": ("title", "subject", "time", "detail"),
+    "notice_fields": ("title", "union", "time", "text"),
+}
+"""What each ``notify.*_fields`` list may fill a template field with."""
 
 
 def _validate_notify(n: NotifyConfig) -> None:
-    for name in ("outcome_fields", "staff_fields", "notice_fields"):
+    for name, known in PLACEHOLDERS.items():
         for pair in getattr(n, name):
             if "=" not in pair or not pair.split("=", 1)[0].strip():
                 raise ConfigError(f"notify.{name}: {pair!r} is not field={{placeholder}}")
-    for pair in n.outcome_fields:
-        unknown = set(re.findall(r"\{(\w+)\}", pair)) - set(OUTCOME_PLACEHOLDERS)
-        if unknown:
-            raise ConfigError(f"notify.outcome_fields: {pair!r} uses {', '.join(sorted(unknown))}; "
-                              f"placeholders are {', '.join(OUTCOME_PLACEHOLDERS)}")
+            unknown = set(re.findall(r"\{(\w+)\}", pair)) - set(known)
+            if unknown:
+                raise ConfigError(f"notify.{name}: {pair!r} uses {', '.join(sorted(unknown))}; "
+                                  f"placeholders are {', '.join(known)}")
     if not re.fullmatch(r"[1-7](-[1-7])?(,[1-7](-[1-7])?)*", n.duty_days.replace(" ", "")):
         raise ConfigError(f"notify.duty_days: ISO weekdays like \"1-5\" or \"1-5,7\", got {n.duty_days!r}")
     for span in n.duty_hours:

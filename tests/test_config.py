@@ -55,6 +55,8 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ('[notify]\noutcome_fields = ["first"]\n', "notify.outcome_fields: 'first' is not field={placeholder}"),
         ('[notify]\nduty_days = "weekdays"\n', "notify.duty_days: ISO weekdays"),
         ('[notify]\noutcome_fields = ["keyword1={phone}"]\n', "notify.outcome_fields: 'keyword1={phone}' uses phone"),
+        ('[notify]\nstaff_fields = ["keyword1={name}"]\n', "notify.staff_fields: 'keyword1={name}' uses name"),
+        ('[notify]\nnotice_fields = ["remark={body}"]\n', "notify.notice_fields: 'remark={body}' uses body"),
         ("wechat = 3\n", "wechat: must be a table"),
         ("[wechat\n", "not valid TOML"),
     ],

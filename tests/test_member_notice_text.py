@@ -73,11 +73,6 @@ def test_wechats_limits_an_empty_text_a_long_title_a_long_text() -> None:
         compose(body="x" * (TEXT_LIMIT_BYTES - frame + 1))
 
 
-def test_template_fields_leave_unknown_placeholders_empty() -> None:
-    assert mn.template_fields(["first={title}", "keyword9={nothing}", "remark=【{union}】"],
-                              {"title": "T", "union": "U"}) == {"first": "T", "keyword9": "", "remark": "【U】"}
-
-
 def test_progress_from_the_recipients_rows() -> None:
     progress = Progress.of({"sent": 5, "shown": 1, "waiting": 2, "failed": 1, "skipped": 3, "pending": 4, "sending": 1})
     assert (progress.delivered, progress.not_delivered, progress.pending, progress.skipped) == (6, 3, 5, 3)

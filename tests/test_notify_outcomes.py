@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 
 from bot.config import NotifyConfig, ServiceConfig
-from bot.notify.outcomes import channel_label, delivery_line, fill_fields, outcome_draft, outcome_key
+from bot.notify.outcomes import channel_label, delivery_line, outcome_draft, outcome_key
+from bot.notify.template import FIELD_LIMIT, fill_fields
 from bot.registry.notices import NoticeRow
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -69,9 +70,10 @@ def test_the_template_form_follows_the_configured_fields() -> None:
     assert "12351" in fields["remark"]
 
 
-def test_fields_keep_literal_text_and_unknown_placeholders() -> None:
+def test_fields_keep_literal_text_and_unknown_placeholders_and_are_cut_for_wechat() -> None:
     assert fill_fields(["a=结果：{result}", "b={nope}", " c = {name} "], {"result": "通过", "name": "张*"}) == {
         "a": "结果：通过", "b": "{nope}", "c": "张*"}
+    assert len(fill_fields(["remark={detail}"], {"detail": "详" * 500})["remark"]) == FIELD_LIMIT
 
 
 def test_each_decision_has_its_own_key() -> None:

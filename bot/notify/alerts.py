@@ -15,12 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.duty import DutyStatus
+from bot.notify.template import fill_fields
 from bot.registry.alerts import Application, Backlog
 from bot.registry.notices import Draft
 from bot.signup.privacy import mask_numbers, mask_openid
 
-FIELD_LIMIT = 200
-"""Characters kept of each template field (WeChat refuses overlong values; the text form has all)."""
 LISTED = 3
 """Applications named in an alert about several; the rest are counted."""
 
@@ -46,22 +45,13 @@ class Alert:
     def fields(self, pairs: Iterable[str]) -> dict[str, str]:
         """The template's fields from ``field={placeholder}`` pairs (an unknown placeholder stays as written)."""
         values = {"title": self.title, "subject": self.subject, "time": self.time, "detail": self.detail}
-        out = {}
-        for pair in pairs:
-            name, _, pattern = pair.partition("=")
-            out[name.strip()] = pattern.strip().format_map(_Keep(values))[:FIELD_LIMIT]
-        return out
+        return fill_fields(pairs, values)
 
     def drafts(self, key: str, recipients: Iterable[str], template: str, pairs: Iterable[str]) -> list[Draft]:
         """One notice per recipient, keyed ``key:openid`` (written once however often asked)."""
         fields = self.fields(pairs) if template else {}
         return [Draft(key=f"{key}:{openid}", kind=self.kind, openid=openid, text=self.text, template=template,
                       fields=fields, url=self.url) for openid in recipients]
-
-
-class _Keep(dict[str, str]):
-    def __missing__(self, name: str) -> str:
-        return "{" + name + "}"
 
 
 def local_time(at: dt.datetime) -> str:

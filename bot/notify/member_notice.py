@@ -10,9 +10,10 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.notify.template import fill_fields
 from bot.wechat.protocol import TEXT_LIMIT_BYTES
 
 KIND = "member_notice"
@@ -122,21 +123,7 @@ def compose(title: str | None, body: str | None, union_name: str, when: str,
         raise NoticeProblem(f"通知太长：微信一条消息最多 {TEXT_LIMIT_BYTES} 字节（约 {TEXT_LIMIT_BYTES // 3} 个汉字，"
                             f"含标题和结尾），现在 {size} 字节，请删掉约 {over} 个字")
     values = {"title": title, "union": union_name, "time": when, "text": f"{body}\n{FOOTER}"}
-    return Composed(title, body, text, template_fields(field_pairs, values), url)
-
-
-def template_fields(pairs: Iterable[str], values: Mapping[str, str]) -> dict[str, str]:
-    """``["first={title}", …]`` filled from ``values``; an unknown placeholder is left empty."""
-    filled: dict[str, str] = {}
-    for pair in pairs:
-        name, _, pattern = pair.partition("=")
-        filled[name.strip()] = pattern.format_map(_Blank(values))
-    return filled
-
-
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
+    return Composed(title, body, text, fill_fields(field_pairs, values), url)
 
 
 # -- the sending job's decisions -------------------------------------------------------------------

@@ -10,11 +10,11 @@ message, while a member approved, withdrawn and approved again hears of each.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bot.config import NotifyConfig, ServiceConfig
+from bot.notify.template import fill_fields
 from bot.registry.notices import Draft, NoticeRow
 
 KIND = "outcome"
@@ -26,21 +26,8 @@ CHANNELS = {"template": "模板消息", "customer_service": "客服消息", "nex
 """How a notice reached the worker, as staff read it (送达方式)."""
 DEFERRED = "待工人下次发消息时显示"
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
 def outcome_key(number: str, decision: str, decision_id: int) -> str:
     return f"{KIND}:{number}:{decision}:{decision_id}"
-
-
-def fill_fields(pairs: Iterable[str], values: Mapping[str, str]) -> dict[str, str]:
-    """Template fields from ``field={placeholder}`` pairs; text around placeholders is kept and an
-    unknown placeholder is left as written (the config check refuses it: ``OUTCOME_PLACEHOLDERS``)."""
-    fields = {}
-    for pair in pairs:
-        name, _, pattern = pair.partition("=")
-        fields[name.strip()] = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), pattern.strip())
-    return fields
 
 
 def outcome_draft(member: Mapping[str, Any], decision_id: int, notify: NotifyConfig, service: ServiceConfig,
