@@ -3,11 +3,11 @@ registry a command opens is closed when it ends, whether it succeeded or not."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.env import clean_unionbot_env
 
 from bot.cli import main
 from bot.registry.repository import Registry
@@ -17,9 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("UNIONBOT_") and not name.startswith("UNIONBOT_TEST_"):
-            monkeypatch.delenv(name)
+    clean_unionbot_env(monkeypatch)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import importlib
 import io
-import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from openpyxl import load_workbook
 from support.app import write_config
 from support.applications import ID_1, ID_2, ID_3, application
 from support.clock import Clock
+from support.env import clean_unionbot_env
 
 from bot.cli import main
 from bot.config import load_config
@@ -33,10 +33,7 @@ KEY_B = generate_key()
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("UNIONBOT_") and not name.startswith("UNIONBOT_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("UNIONBOT_ACTOR", "cli:tester")
+    clean_unionbot_env(monkeypatch, "cli:tester")
 
 
 @pytest.fixture

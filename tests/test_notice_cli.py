@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from fake_wechat_api import FakeWechatApi
 from support.app import write_config
+from support.env import clean_unionbot_env
 from support.members import NOT_APPROVED, ST001_APPROVED, ST002_APPROVED, seed_members
 
 from bot.cli import main
@@ -26,10 +26,7 @@ TEXT = "7月10日起，各职工驿站免费发放防暑降温用品，凭会员
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("UNIONBOT_") and not name.startswith("UNIONBOT_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("UNIONBOT_ACTOR", "cli:wang")
+    clean_unionbot_env(monkeypatch, "cli:wang")
 
 
 @pytest.fixture
