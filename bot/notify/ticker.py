@@ -24,7 +24,7 @@ LOCK = "notify_ticker"
 
 
 class Ticker:
-    def __init__(self, store: Store, tasks: Sequence[Task], interval: float = 15.0) -> None:
+    def __init__(self, store: Store, tasks: Sequence[Task], interval: float = 5.0) -> None:
         self.store = store
         self.tasks = list(tasks)
         self.interval = interval
