@@ -17,7 +17,7 @@ from bot.config import Config, DatabaseConfig, NotifyConfig, WechatConfig
 from bot.notify.broadcast import Broadcaster
 from bot.notify.member_notice import FOOTER, KIND, Audience, NoticeProblem
 from bot.notify.outbox import Outbox
-from bot.registry import broadcasts, notices
+from bot.registry import broadcasts, notices, staff
 from bot.registry.repository import Registry
 from bot.services import Services
 from bot.signup.privacy import IdCipher, generate_key
@@ -266,3 +266,15 @@ def test_a_foreground_sender_hears_of_progress_about_once_a_second(world: World)
     job = sender.create(Audience("all"), "金秋助学", TEXT, "cli:wang")
     assert sender.drive(job, on_progress=lambda p: reports.append(p.done)) == "done"
     assert reports == [3]  # sent at 0, 0.5, 1.0 (reported: a second has passed) and 1.5 s
+
+
+def test_erasing_a_member_forgets_the_notices_sent_to_them_and_their_optout(world: World) -> None:
+    sender = world.broadcaster()
+    sender.drive(sender.create(Audience("station", "ST001"), "送清凉", TEXT, "staff:boss"))
+    notices.opt_out(world.registry, "o-a1")
+    number = world.registry.find_by_openid("o-a1")["number"]
+    staff.erase(world.registry, number, "staff:boss", "本人申请删除")
+    assert notices.query(world.registry, openid="o-a1") == []
+    assert notices.opted_out(world.registry, ["o-a1"]) == set()
+    kept = [n for n in notices.query(world.registry, kind=KIND) if n.openid.startswith("erased:")]
+    assert len(kept) == 1 and TEXT not in kept[0].text  # the record stays, without the person or the text

@@ -227,13 +227,14 @@ def mark_shown(registry: Registry, notice_ids: Iterable[int]) -> list[int]:
         return [n.id for n in rows]
 
 
-def forget_member(s: Session, member_id: int, placeholder: str) -> None:
-    """When a member's personal data is erased: their notices keep neither openid nor text, and
-    none still waiting or due goes out any more (in the erasure's transaction)."""
-    s.execute(sa.update(Notice).where(Notice.member_id == member_id, Notice.status.in_(("pending", "waiting")))
-              .values(status="skipped"))
-    s.execute(sa.update(Notice).where(Notice.member_id == member_id)
-              .values(openid=placeholder, text="（个人信息已删除）", fields="{}", url=""))
+def forget_member(s: Session, member_id: int, openid: str, placeholder: str) -> None:
+    """When a member's personal data is erased: their notices (about their application, and the
+    member notices sent to them) keep neither openid nor text, none still waiting or due goes out
+    any more, and their 退订 is forgotten with the rest (in the erasure's transaction)."""
+    theirs = sa.or_(Notice.member_id == member_id, Notice.openid == openid)
+    s.execute(sa.update(Notice).where(theirs, Notice.status.in_(("pending", "waiting"))).values(status="skipped"))
+    s.execute(sa.update(Notice).where(theirs).values(openid=placeholder, text="（个人信息已删除）", fields="{}", url=""))
+    s.execute(sa.delete(NoticeOptOut).where(NoticeOptOut.openid == openid))
 
 
 def for_member(registry: Registry, number: str) -> list[NoticeRow]:

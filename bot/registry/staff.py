@@ -289,7 +289,7 @@ def erase(registry: Registry, number: str, actor: str, reason: str | None, then:
         member.birth_date, member.gender, member.employer = None, "", ""
         member.status, member.reason, member.updated_at = "erased", why, now
         s.add(event := SignupEvent(member_id=member.id, action="erased", actor=actor, detail=why, at=now))
-        notices.forget_member(s, member.id, placeholder)
+        notices.forget_member(s, member.id, openid, placeholder)
         s.flush()
         erased = registry._to_dict(s, member) | {"openid": openid, "changed": True, "decision_id": event.id}
         if then is not None:
