@@ -16,6 +16,7 @@ from test_late_replies import SlowBot
 from test_signup_e2e import SignupBot
 
 from bot.cli import main
+from bot.core import effects
 from bot.notify.waiting import RECHECK
 from bot.registry import notices
 from bot.registry.notices import Draft, NoticeRow
@@ -121,6 +122,24 @@ def test_a_worker_in_the_middle_of_a_signup_sees_the_notice_and_goes_on(bot: Sig
     assert "请核对您的信息" in bot.say(user, "张三 13800000005 11010519491231002X 3 美团")
     assert "提交成功" in bot.say(user, "确认")
     assert NOTICE not in bot.say(user, "我的会员")
+
+
+def test_a_notice_shown_with_a_message_whose_handling_fails_still_reaches_the_worker(
+        bot: SignupBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = "o-w7"
+    bot.subscribe(user, "join:ST001")
+    bot.say(user, "同意")
+    bot.say(user, "同意")
+    assert "请核对您的信息" in bot.say(user, "张三 13800000007 11010519491231002X 3 美团")
+    defer(bot, user)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("registry write blew up")
+
+    monkeypatch.setitem(effects.RUNNERS, "register_member", broken)
+    reply = bot.say(user, "确认")  # marked shown while this message was handled, then the crash
+    assert reply.startswith(NOTICE + "\n\n") and "12351" in reply
+    assert [n.status for n in notices.query(bot.registry, openid=user)] == ["shown"]
 
 
 def test_events_the_worker_does_not_see_leave_the_notice_waiting(bot: SignupBot) -> None:

@@ -230,7 +230,8 @@ def _handle_turn(services: Services, message: Incoming, turn: Turn, delivery: De
         with contextlib.suppress(StoreUnavailable):
             store.abandon_turn(turn)
         text = ERROR_TEXT.format(hotline=services.config.service.hotline)
-        return render_text(message.user, message.account, text, int(services.clock()))
+        # notices already marked shown still reach the worker, with the apology
+        return _render(services, message, fit_reply(Outcome(state={}, replies=(*shown, text))))
 
     def also(batch: Store) -> None:
         services.after_message(message, batch)
