@@ -181,11 +181,11 @@ def test_reject_needs_a_reason_and_errors_are_one_line(config: Path, make_config
 
     unknown = run("members", "approve", "GH2026000099", "--config", str(config))
     assert unknown.exit_code == 1
-    assert unknown.output.strip() == "Error: no member with number 'GH2026000099'"
+    assert unknown.output.strip() == "Error: 没有会员编号 GH2026000099"
 
     run("members", "approve", "GH2026000002", "--config", str(config))
     refused = run("members", "reject", "GH2026000002", "--reason", "x", "--config", str(config))
-    assert refused.exit_code == 1 and "already approved" in refused.output
+    assert refused.exit_code == 1 and "已审核通过，不能再改为不通过" in refused.output
 
     down = make_config("down.toml", url="postgresql+psycopg://unionbot@127.0.0.1:1/unionbot")
     for args in (["members", "list"], ["members", "approve", "GH2026000001"], ["db", "upgrade"]):

@@ -218,7 +218,7 @@ def test_approve_and_reject_are_audited(registry: Registry, clock: Clock) -> Non
     with pytest.raises(InvalidTransition):
         registry.reject(a["number"], actor="cli:wang", reason="弄错了")
 
-    with pytest.raises(ValueError, match="reason"):
+    with pytest.raises(ValueError, match="需要填写原因"):
         registry.reject(b["number"], actor="cli:li", reason="  ")
     rejected = registry.reject(b["number"], actor="cli:li", reason="工作单位信息不完整")
     assert rejected["status"] == "rejected" and rejected["reason"] == "工作单位信息不完整"

@@ -368,7 +368,7 @@ class Registry:
     def reject(self, number: str, actor: str, reason: str, then: Decided | None = None) -> dict[str, Any]:
         """Reject an application; the reason is shown to the worker, so it must be given."""
         if not reason or not reason.strip():
-            raise ValueError("a rejection needs a reason (the worker is told it)")
+            raise ValueError("不通过需要填写原因（会告诉申请人）")
         return self._decide(number, "rejected", actor, reason.strip(), then)
 
     def _decide(self, number: str, status: str, actor: str, reason: str, then: Decided | None) -> dict[str, Any]:
@@ -377,7 +377,7 @@ class Registry:
             if member.status == status:
                 return self._to_dict(s, member, openid=True) | {"changed": False}
             if status == "rejected" and member.status == "approved":
-                raise InvalidTransition(f"{member.number} is already approved; it cannot be rejected")
+                raise InvalidTransition(f"{member.number} 已审核通过，不能再改为不通过")
             now = self.now()
             member.status, member.reason, member.updated_at = status, reason, now
             s.add(event := SignupEvent(member_id=member.id, action=status, actor=actor, detail=reason, at=now))
@@ -500,7 +500,7 @@ class Registry:
             query = query.with_for_update()
         member = s.scalar(query)
         if member is None:
-            raise MemberNotFound(f"no member with number {number!r}")
+            raise MemberNotFound(f"没有会员编号 {number}")
         return member
 
     def _to_dict(self, s: Session, m: Member, *, openid: bool = False, full: bool = False) -> dict[str, Any]:

@@ -14,13 +14,15 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.registry import notices
-from bot.registry.models import ROLES, Member, SignupEvent, StaffEvent, StaffUser, Station
+from bot.registry.models import ROLES, STATUS_LABELS, Member, SignupEvent, StaffEvent, StaffUser, Station
 from bot.registry.repository import Decided, InvalidTransition, Registry, RegistryError
 from bot.signup.privacy import mask_id_number, mask_openid
 
 EDITABLE = {"name": "姓名", "phone": "手机号", "occupation": "职业", "employer": "工作单位", "station_code": "驿站"}
 """Member fields staff may correct, with the word the audit trail uses for each; the ID number is
 not among them (a new application is)."""
+ACTION_WORDS = {"withdrawn": "办理退会", "revoked": "撤销审核通过"}
+"""How a refused transition names what was asked."""
 MIN_PASSWORD = 10
 ALERTED_ROLES = ("admin", "reviewer")
 """Roles whose bound WeChat gets staff alerts (new applications, 人工 requests, the daily summary)."""
@@ -211,7 +213,7 @@ def reveal(registry: Registry, number: str, field: str, actor: str, reason: str 
     if field not in ("id_number", "phone"):
         raise ValueError(f"cannot reveal {field!r}")
     if registry.get(number)["status"] == "erased":
-        raise InvalidTransition(f"{number}: personal data was erased")
+        raise InvalidTransition(f"{number}：个人信息已删除")
     registry.record_event(number, f"revealed_{field}", actor, _reason(reason))
     return str(registry.get(number, full=True)[field])
 
@@ -226,7 +228,7 @@ def edit(registry: Registry, number: str, changes: Mapping[str, str], actor: str
     with registry.session(write=True) as s:
         member = registry._by_number(s, number, lock=True)
         if member.status == "erased":
-            raise InvalidTransition(f"{member.number}: personal data was erased")
+            raise InvalidTransition(f"{member.number}：个人信息已删除")
         changed = []
         for key, value in changes.items():
             value = value.strip() or None if key == "station_code" else value.strip()
@@ -260,7 +262,7 @@ def _transition(registry: Registry, number: str, status: str, allowed: tuple[str
     with registry.session(write=True) as s:
         member = registry._by_number(s, number, lock=True)
         if member.status not in allowed:
-            raise InvalidTransition(f"{member.number} is {member.status}; cannot {action}")
+            raise InvalidTransition(f"{member.number} 当前状态是“{STATUS_LABELS[member.status]}”，不能{ACTION_WORDS[action]}")
         now = registry.now()
         member.status, member.reason, member.updated_at = status, why, now
         s.add(event := SignupEvent(member_id=member.id, action=action, actor=actor, detail=why, at=now))
