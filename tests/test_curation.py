@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.knowledge import write_knowledge
 
 from bot.cli import main
 from bot.curation.actions import Curation
@@ -36,9 +37,7 @@ entries:
 
 @pytest.fixture
 def kdir(tmp_path: Path) -> Path:
-    (tmp_path / "k" / "faq").mkdir(parents=True)
-    (tmp_path / "k" / "faq" / "member.yaml").write_text(FAQ, encoding="utf-8")
-    return tmp_path / "k"
+    return write_knowledge(tmp_path / "k", FAQ)
 
 
 def asked(store: Store, *rows: tuple[str, int]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from support.knowledge import write_knowledge
 
 from bot.cli import main
 from bot.faq.knowledge import check_knowledge, knowledge_warnings
@@ -25,9 +26,7 @@ entries:
 
 
 def folder(tmp_path: Path, faq: str = FAQ, synonyms: str | None = None) -> Path:
-    root = tmp_path / "k"
-    (root / "faq").mkdir(parents=True)
-    (root / "faq" / "contact.yaml").write_text(faq, encoding="utf-8")
+    root = write_knowledge(tmp_path / "k", faq, "contact.yaml")
     if synonyms is not None:
         (root / "synonyms.yaml").write_text(synonyms, encoding="utf-8")
     return root

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from support.knowledge import write_knowledge
 
 from bot.cli import main
 from bot.cli.faq import group_gaps
@@ -27,9 +28,7 @@ entries:
 
 
 def knowledge(tmp_path: Path, text: str = FAQ) -> Path:
-    (tmp_path / "k" / "faq").mkdir(parents=True)
-    (tmp_path / "k" / "faq" / "member.yaml").write_text(text, encoding="utf-8")
-    return tmp_path / "k"
+    return write_knowledge(tmp_path / "k", text)
 
 
 def test_check_exit_codes(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.knowledge import write_knowledge
 
 from bot.cli import main
 from bot.faq.editing import EditConflict, EditError, plan_attach, plan_new_entry, save
@@ -38,9 +39,7 @@ entries:
 
 @pytest.fixture
 def kdir(tmp_path: Path) -> Path:
-    (tmp_path / "k" / "faq").mkdir(parents=True)
-    (tmp_path / "k" / "faq" / "member.yaml").write_text(FAQ, encoding="utf-8")
-    return tmp_path / "k"
+    return write_knowledge(tmp_path / "k", FAQ)
 
 
 def test_attach_adds_exactly_one_line(kdir: Path) -> None:

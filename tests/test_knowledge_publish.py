@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.knowledge import write_knowledge
 
 from bot.curation.actions import Curation
 from bot.curation.publish import publish_folder
@@ -39,10 +40,7 @@ entries:
 
 def host(tmp_path: Path, name: str) -> Path:
     """One host's own copy of the knowledge folder."""
-    root = tmp_path / name
-    (root / "faq").mkdir(parents=True)
-    (root / "faq" / "member.yaml").write_text(FAQ, encoding="utf-8")
-    return root
+    return write_knowledge(tmp_path / name, FAQ)
 
 
 class Clock:
