@@ -149,7 +149,7 @@ class Services:
                                     matcher_factory=matcher_factory(config),
                                     # memory:// is this process's alone: nothing to share there
                                     published=None if store.embedded else PublishedKnowledge(store))
-        wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
+        wechat = WechatApi.if_configured(config.wechat, store)
         return cls(config=config, store=store, registry=registry, knowledge=knowledge, wechat=wechat, **overrides)
 
     @cached_property

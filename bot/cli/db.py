@@ -35,8 +35,8 @@ def open_outbox(config: Config, registry: Registry) -> Outbox:
     from bot.wechat.api import WechatApi
 
     store = Store.from_config(config)
-    wechat = WechatApi(config.wechat, store) if config.wechat.app_id and config.wechat.app_secret else None
-    return Services(config=config, store=store, registry=registry, wechat=wechat).outbox
+    return Services(config=config, store=store, registry=registry,
+                    wechat=WechatApi.if_configured(config.wechat, store)).outbox
 
 
 def safe_url(config: Config) -> str:

@@ -149,6 +149,11 @@ class WechatApi:
         self._local = threading.local()
         self.client = _Client(self)
 
+    @classmethod
+    def if_configured(cls, config: WechatConfig, store: Store) -> WechatApi | None:
+        """The API client, or None without AppID and AppSecret (the simulator and tests)."""
+        return cls(config, store) if config.app_id and config.app_secret else None
+
     # -- access token --------------------------------------------------------------------------
 
     def access_token(self) -> str:
